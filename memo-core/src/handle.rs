@@ -1,0 +1,236 @@
+//! [`CacheHandle`]: what `fib_cache()` returns; the caches of one memoized
+//! function.
+
+use core::any::{Any, TypeId};
+use core::fmt;
+use core::hash::Hash;
+use core::num::NonZeroUsize;
+use std::sync::OnceLock;
+
+use parking_lot::RwLock;
+
+use crate::cache::Cache;
+use crate::info::CacheInfo;
+use crate::store::Store;
+
+/// The cache of one memoized function, as its handle returns it:
+/// `fib_cache()` for `fn fib`. Like Python's `fib.cache_info()` and
+/// `fib.cache_clear()`, it reports and manages what the cache holds.
+///
+/// ```
+/// use memo::memoize;
+///
+/// #[memoize]
+/// fn fib(n: u64) -> u64 {
+///     if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
+/// }
+///
+/// assert_eq!(fib(30), 832_040);
+/// let info = fib_cache().info();
+/// assert_eq!((info.misses, info.hits, info.currsize), (31, 28, 31));
+///
+/// assert!(fib_cache().remove(&30_u64));
+/// assert_eq!(fib_cache().len(), 30);
+///
+/// fib_cache().clear();
+/// assert_eq!(fib_cache().info().to_string(), "CacheInfo(hits=0, misses=0, maxsize=None, currsize=0)");
+/// ```
+///
+/// # Generic functions
+///
+/// A generic function has one cache per instantiation that can produce a
+/// different key or value type (and, with `typed`, per list of argument
+/// types), each of up to `maxsize` entries. Its handle covers all of them:
+/// [`info`](Self::info) adds up their counts, [`clear`](Self::clear) and
+/// [`len`](Self::len) act on all, and [`remove`](Self::remove) removes the key
+/// from every cache whose key type is the type of the key given.
+pub struct CacheHandle {
+    name: &'static str,
+    maxsize: Option<NonZeroUsize>,
+    /// The first cache made: the only one of a function that is not generic,
+    /// reached without a lock.
+    first: OnceLock<Slot>,
+    /// Every cache made, the first included.
+    all: RwLock<Vec<Slot>>,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    /// The argument types of a `typed` generic function, else `None`.
+    args: Option<TypeId>,
+    any: &'static (dyn Any + Send + Sync),
+    cache: &'static dyn ErasedCache,
+}
+
+/// What a handle needs of a cache whose types it does not know.
+trait ErasedCache: Send + Sync {
+    fn info(&self) -> CacheInfo;
+    fn clear(&self);
+    fn len(&self) -> usize;
+    fn remove_any(&self, key: &dyn Any) -> bool;
+}
+
+impl<K, V, S> ErasedCache for Cache<K, V, S>
+where
+    K: Hash + Eq + Clone + 'static,
+    V: Clone,
+    S: Store<K, V>,
+{
+    fn info(&self) -> CacheInfo {
+        Cache::info(self)
+    }
+
+    fn clear(&self) {
+        Cache::clear(self);
+    }
+
+    fn len(&self) -> usize {
+        Cache::len(self)
+    }
+
+    fn remove_any(&self, key: &dyn Any) -> bool {
+        key.downcast_ref::<K>().is_some_and(|key| self.remove(key))
+    }
+}
+
+impl CacheHandle {
+    /// A handle with no cache yet; the macro puts one in a `static`.
+    /// `maxsize` is reported by [`info`](Self::info) until the first call.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn new(name: &'static str, maxsize: Option<NonZeroUsize>) -> Self {
+        CacheHandle {
+            name,
+            maxsize,
+            first: OnceLock::new(),
+            all: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The name of the function.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Hits, misses, maxsize and current size. For a generic function, the
+    /// counts of all its caches added up.
+    pub fn info(&self) -> CacheInfo {
+        let all = self.all.read();
+        let mut info = CacheInfo {
+            maxsize: self.maxsize.map(NonZeroUsize::get),
+            ..CacheInfo::default()
+        };
+        if let Some(first) = all.first() {
+            info.maxsize = first.cache.info().maxsize;
+        }
+        for slot in all.iter() {
+            info.absorb(slot.cache.info());
+        }
+        info
+    }
+
+    /// Removes every entry and resets the counts to zero.
+    pub fn clear(&self) {
+        for slot in self.all.read().iter() {
+            slot.cache.clear();
+        }
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.all.read().iter().map(|slot| slot.cache.len()).sum()
+    }
+
+    /// Whether the cache holds no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes the entry of one set of arguments; returns whether there was
+    /// one. `key` is the key the cache stores: for one argument its owned form
+    /// (`&90_u64` for `fib(90)`, `&"page".to_string()` for an `&str`), for
+    /// several the tuple of them, for `key = expr` the value of `expr`.
+    ///
+    /// A key of another type than the cache's matches nothing, so mind the
+    /// type of literals: `remove(&90)` looks for an `i32`.
+    pub fn remove<K: Any>(&self, key: &K) -> bool {
+        let mut removed = false;
+        for slot in self.all.read().iter() {
+            removed |= slot.cache.remove_any(key);
+        }
+        removed
+    }
+
+    /// The cache of one instantiation, made by `make` the first time.
+    #[doc(hidden)]
+    #[inline]
+    pub fn instance<K, V, S>(
+        &'static self,
+        args: Option<TypeId>,
+        make: impl FnOnce() -> S,
+    ) -> &'static Cache<K, V, S>
+    where
+        K: Hash + Eq + Clone + Send + 'static,
+        V: Clone + Send + 'static,
+        S: Store<K, V> + 'static,
+    {
+        if let Some(slot) = self.first.get() {
+            if slot.args == args {
+                if let Some(cache) = slot.any.downcast_ref() {
+                    return cache;
+                }
+            }
+        }
+        self.instance_slow(args, make)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn instance_slow<K, V, S>(
+        &'static self,
+        args: Option<TypeId>,
+        make: impl FnOnce() -> S,
+    ) -> &'static Cache<K, V, S>
+    where
+        K: Hash + Eq + Clone + Send + 'static,
+        V: Clone + Send + 'static,
+        S: Store<K, V> + 'static,
+    {
+        let find = |slots: &[Slot]| {
+            slots
+                .iter()
+                .filter(|slot| slot.args == args)
+                .find_map(|slot| slot.any.downcast_ref::<Cache<K, V, S>>())
+        };
+        if let Some(cache) = find(&self.all.read()) {
+            return cache;
+        }
+        // The store is made outside the lock: `make` is the user's code.
+        let fresh = Box::new(Cache::new(make()));
+        let mut all = self.all.write();
+        if let Some(cache) = find(&all) {
+            return cache;
+        }
+        let cache: &'static Cache<K, V, S> = Box::leak(fresh);
+        let slot = Slot {
+            args,
+            any: cache,
+            cache,
+        };
+        if all.is_empty() {
+            let _ = self.first.set(slot);
+        }
+        all.push(slot);
+        cache
+    }
+}
+
+impl fmt::Debug for CacheHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheHandle")
+            .field("function", &self.name)
+            .field("info", &self.info())
+            .finish()
+    }
+}

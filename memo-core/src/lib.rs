@@ -1,0 +1,31 @@
+//! The runtime of [`memo`](https://docs.rs/memo): caches, stores, keys and
+//! statistics. Use it through the `memo` crate, which re-exports all of it
+//! beside the `#[memoize]` attribute.
+//!
+//! - [`Cache`]: one store with hit and miss counts, and the call path;
+//! - [`Store`]: where entries live: [`Unbounded`], [`Lru`], or your own;
+//! - [`KeyView`]: borrowed keys, so that a hit neither clones nor allocates;
+//! - [`CacheHandle`] and [`CacheInfo`]: what `fib_cache()` returns and reports.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cache;
+mod handle;
+mod info;
+mod key;
+mod lru;
+mod store;
+mod unbounded;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use cache::{Cache, Miss};
+pub use handle::CacheHandle;
+pub use info::CacheInfo;
+pub use key::{Exact, KeyPart, KeyView};
+pub use lru::{LRU_MAX_ENTRIES, Lru};
+pub use store::{Store, StoreError};
+pub use unbounded::Unbounded;

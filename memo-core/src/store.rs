@@ -1,0 +1,169 @@
+//! The [`Store`] trait: where a cache keeps its entries.
+
+use core::fmt;
+use std::error::Error;
+
+use crate::key::KeyView;
+
+/// Where a cache keeps its entries: [`Unbounded`](crate::Unbounded) (the
+/// default), [`Lru`](crate::Lru) (`maxsize = N`), or any type of your own given
+/// as `#[memoize(store = MyStore::new())]`.
+///
+/// A store is shared by every thread that calls the function, so it takes
+/// `&self` and locks what it must inside. The cache never holds a store's lock
+/// while the function body runs: it calls [`get`](Store::get), runs the body on
+/// a miss, then calls [`insert`](Store::insert).
+///
+/// Lookups take a [`KeyView`], a borrowed view of the arguments, so that a hit
+/// neither clones nor allocates; a store compares the view with its owned keys
+/// with [`KeyView::matches`] and calls [`KeyView::to_owned_key`] only if it
+/// needs an owned key it was not given.
+///
+/// Every operation can fail, for stores that live elsewhere (a cache server) or
+/// encode their values. A failure is never the caller's problem: the cache
+/// treats a failed `get` as a miss and a failed `insert` as a value it did not
+/// keep, and the function still returns its own result.
+///
+/// # Example
+///
+/// A store that keeps its entries in a vector (fine for a handful of keys):
+///
+/// ```
+/// use memo::{KeyView, Store, StoreError};
+/// use std::sync::Mutex;
+///
+/// pub struct VecStore<K, V>(Mutex<Vec<(K, V)>>);
+///
+/// impl<K, V> VecStore<K, V> {
+///     pub fn new() -> Self {
+///         VecStore(Mutex::new(Vec::new()))
+///     }
+/// }
+///
+/// impl<K: Eq + std::hash::Hash + Send, V: Clone + Send> Store<K, V> for VecStore<K, V> {
+///     fn get<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
+///     where
+///         Q: KeyView<Owned = K> + ?Sized,
+///     {
+///         let entries = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         Ok(entries.iter().find(|(k, _)| key.matches(k)).map(|(_, v)| v.clone()))
+///     }
+///
+///     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
+///         let mut entries = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         entries.retain(|(k, _)| *k != key);
+///         entries.push((key, value));
+///         Ok(())
+///     }
+///
+///     fn remove<Q>(&self, key: &Q) -> Result<bool, StoreError>
+///     where
+///         Q: KeyView<Owned = K> + ?Sized,
+///     {
+///         let mut entries = self.0.lock().map_err(|_| StoreError::new("poisoned"))?;
+///         let before = entries.len();
+///         entries.retain(|(k, _)| !key.matches(k));
+///         Ok(entries.len() != before)
+///     }
+///
+///     fn clear(&self) -> Result<(), StoreError> {
+///         self.0.lock().map_err(|_| StoreError::new("poisoned"))?.clear();
+///         Ok(())
+///     }
+///
+///     fn len(&self) -> usize {
+///         self.0.lock().map_or(0, |entries| entries.len())
+///     }
+/// }
+///
+/// #[memo::memoize(store = VecStore::new())]
+/// fn square(x: u32) -> u32 {
+///     x * x
+/// }
+///
+/// assert_eq!(square(3), 9);
+/// assert_eq!(square(3), 9);
+/// assert_eq!(square_cache().info().hits, 1);
+/// ```
+pub trait Store<K, V>: Send + Sync {
+    /// Returns a clone of the value stored for `key`, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// A store that cannot answer (a server that is down, a value that does not
+    /// decode) returns an error; the cache counts it as a miss.
+    fn get<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized;
+
+    /// Stores `value` for `key`, replacing any value stored for it. A bounded
+    /// store makes room first by evicting entries of its choice.
+    ///
+    /// # Errors
+    ///
+    /// An error means the value was not kept; the caller still gets it.
+    fn insert(&self, key: K, value: V) -> Result<(), StoreError>;
+
+    /// Removes the entry for `key`; returns whether there was one.
+    ///
+    /// # Errors
+    ///
+    /// An error means the store could not be reached or did not answer.
+    fn remove<Q>(&self, key: &Q) -> Result<bool, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized;
+
+    /// Removes every entry.
+    ///
+    /// # Errors
+    ///
+    /// An error means the store could not be reached or did not answer.
+    fn clear(&self) -> Result<(), StoreError>;
+
+    /// The number of entries the store holds now (the `currsize` of
+    /// [`CacheInfo`](crate::CacheInfo)). A store that cannot count returns 0.
+    fn len(&self) -> usize;
+
+    /// Whether the store holds no entry.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most entries the store keeps, or `None` if it is not bounded by
+    /// count (the `maxsize` of [`CacheInfo`](crate::CacheInfo)).
+    fn maxsize(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A store's failure to answer: the cache reads it as a miss.
+pub struct StoreError {
+    source: Box<dyn Error + Send + Sync + 'static>,
+}
+
+impl StoreError {
+    /// Wraps any error, or a message (`StoreError::new("connection refused")`).
+    pub fn new(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
+        StoreError {
+            source: source.into(),
+        }
+    }
+}
+
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("StoreError").field(&self.source).finish()
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cache store error: {}", self.source)
+    }
+}
+
+impl Error for StoreError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&*self.source)
+    }
+}

@@ -1,0 +1,143 @@
+//! The options of `#[memoize(...)]`, parsed into [`Options`].
+
+use proc_macro2::Span;
+use syn::parse::{ParseStream, Result};
+use syn::{Error, Expr, Lit, Token};
+
+mod kw {
+    syn::custom_keyword!(maxsize);
+    syn::custom_keyword!(key);
+    syn::custom_keyword!(typed);
+    syn::custom_keyword!(store);
+}
+
+const VALID: &str = "the options are `maxsize = N`, `key = expr`, `typed` and `store = expr`";
+
+/// Everything the attribute said, each option at most once.
+#[derive(Default)]
+pub struct Options {
+    /// `maxsize = N`: an LRU of at most N entries.
+    pub maxsize: Option<Expr>,
+    /// `key = expr`: the key, computed from the arguments.
+    pub key: Option<Expr>,
+    /// `typed`: the argument types are part of the key.
+    pub typed: Option<Span>,
+    /// `store = expr`: a store of the user's.
+    pub store: Option<Expr>,
+}
+
+impl Options {
+    /// Parses `option, option, ...`, reporting every mistake, not just the first.
+    pub fn parse_terminated(input: ParseStream) -> Result<Self> {
+        let mut options = Options::default();
+        let mut errors: Option<Error> = None;
+        let mut report = |error: Error| match &mut errors {
+            Some(errors) => errors.combine(error),
+            None => errors = Some(error),
+        };
+        while !input.is_empty() {
+            if let Err(error) = options.parse_one(input, &mut report) {
+                // The option's tokens could not be read: skip to the next comma.
+                report(error);
+                while !input.is_empty() && !input.peek(Token![,]) {
+                    input.parse::<proc_macro2::TokenTree>()?;
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        if let (Some(maxsize), Some(_)) = (&options.maxsize, &options.store) {
+            report(Error::new_spanned(
+                maxsize,
+                "`maxsize` sizes the built-in LRU store; with `store = ...`, give the size to your store's constructor instead",
+            ));
+        }
+        match errors {
+            Some(errors) => Err(errors),
+            None => Ok(options),
+        }
+    }
+
+    fn parse_one(&mut self, input: ParseStream, report: &mut impl FnMut(Error)) -> Result<()> {
+        let lookahead = input.lookahead1();
+        if lookahead.peek(kw::maxsize) {
+            let token: kw::maxsize = input.parse()?;
+            let value = value_of(input, "maxsize", "maxsize = 128")?;
+            if let Err(error) = check_maxsize(&value) {
+                report(error);
+            }
+            set(&mut self.maxsize, value, token.span, "maxsize", report);
+        } else if lookahead.peek(kw::key) {
+            let token: kw::key = input.parse()?;
+            let value = value_of(input, "key", "key = (a, b.len())")?;
+            set(&mut self.key, value, token.span, "key", report);
+        } else if lookahead.peek(kw::store) {
+            let token: kw::store = input.parse()?;
+            let value = value_of(input, "store", "store = MyStore::new()")?;
+            set(&mut self.store, value, token.span, "store", report);
+        } else if lookahead.peek(kw::typed) {
+            let token: kw::typed = input.parse()?;
+            if input.peek(Token![=]) {
+                return Err(input.error("`typed` takes no value: write `typed` to make the argument types part of the key, or leave it out"));
+            }
+            set(&mut self.typed, token.span, token.span, "typed", report);
+        } else if input.peek(syn::Ident) {
+            let ident: syn::Ident = input.parse()?;
+            return Err(Error::new(
+                ident.span(),
+                format!("unknown option `{ident}`: {VALID}"),
+            ));
+        } else {
+            return Err(Error::new(
+                lookahead.error().span(),
+                format!("expected an option: {VALID}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parses `= value` after an option's name.
+fn value_of(input: ParseStream, name: &str, example: &str) -> Result<Expr> {
+    if !input.peek(Token![=]) {
+        return Err(input.error(format!("`{name}` needs a value: write `{example}`")));
+    }
+    input.parse::<Token![=]>()?;
+    input.parse()
+}
+
+fn set<T>(slot: &mut Option<T>, value: T, span: Span, name: &str, report: &mut impl FnMut(Error)) {
+    if slot.is_some() {
+        report(Error::new(
+            span,
+            format!("`{name}` is given twice: keep one"),
+        ));
+    } else {
+        *slot = Some(value);
+    }
+}
+
+/// A literal `maxsize` must be a positive integer; any other expression is
+/// checked by the compiler, in a `const`.
+fn check_maxsize(value: &Expr) -> Result<()> {
+    let Expr::Lit(lit) = value else { return Ok(()) };
+    match &lit.lit {
+        Lit::Int(int) => match int.base10_parse::<usize>() {
+            Ok(0) => Err(Error::new_spanned(
+                int,
+                "`maxsize = 0` would cache nothing: give a positive number of entries, or leave `maxsize` out for an unbounded cache",
+            )),
+            Ok(_) => Ok(()),
+            Err(_) => Err(Error::new_spanned(
+                int,
+                "`maxsize` takes a number of entries that fits in a `usize`",
+            )),
+        },
+        other => Err(Error::new_spanned(
+            other,
+            "`maxsize` takes a positive integer number of entries, like `maxsize = 128`",
+        )),
+    }
+}

@@ -1,0 +1,26 @@
+//! The `#[memoize]` attribute of the [`memo`](https://docs.rs/memo) crate.
+//!
+//! This crate only parses and rewrites; every behaviour lives in `memo-core`,
+//! reached through the hidden path `::memo::__private`. Use it through `memo`.
+
+mod args;
+mod expand;
+mod sig;
+
+use proc_macro::TokenStream;
+
+/// Caches a function's results: see the `memo` crate's documentation.
+#[proc_macro_attribute]
+pub fn memoize(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let options = syn::parse::Parser::parse(args::Options::parse_terminated, attr);
+    let item = match syn::parse::<syn::ItemFn>(item.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let message = "#[memoize] goes on a function: `fn name(args) -> Value { ... }`";
+            let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
+            let item = proc_macro2::TokenStream::from(item);
+            return quote::quote!(#error #item).into();
+        }
+    };
+    expand::expand(options, item).into()
+}

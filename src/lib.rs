@@ -1,0 +1,2 @@
+pub use memo_core::*;
+pub use memo_macros::memoize;
