@@ -1,2 +1,116 @@
-pub use memo_core::*;
+//! Memoize Rust functions with one attribute.
+//!
+//! `#[memoize]` on a function keeps its signature and its call sites and puts a
+//! cache behind it: the arguments become a key, the key is looked up, and the
+//! body runs only on a miss. It reads like Python's `functools.lru_cache`:
+//!
+//! ```
+//! use memo::memoize;
+//!
+//! #[memoize]
+//! fn fib(n: u64) -> u64 {
+//!     if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
+//! }
+//!
+//! assert_eq!(fib(90), 2_880_067_194_370_816_120);
+//! println!("{}", fib_cache().info()); // CacheInfo(hits=88, misses=91, maxsize=None, currsize=91)
+//! fib_cache().clear();
+//! ```
+//!
+//! # Options
+//!
+//! | option | meaning |
+//! | --- | --- |
+//! | (none) | an [`Unbounded`] cache: every result is kept |
+//! | `maxsize = N` | an [`Lru`] cache of at most `N` entries (a literal or a const expression, at least 1) |
+//! | `key = expr` | the key is `expr`, an expression over the arguments, instead of the arguments themselves |
+//! | `typed` | for a generic function, the argument types are part of the key (`f(1u8)` and `f(1u16)` are cached apart) |
+//! | `store = expr` | any [`Store`], made by `expr` on the first call |
+//!
+//! Options combine: `#[memoize(maxsize = 1000, typed)]`.
+//!
+//! ```
+//! use memo::memoize;
+//! use std::sync::Arc;
+//!
+//! #[memoize(maxsize = 128)]
+//! fn render(page: &str, width: usize) -> Arc<String> {
+//!     Arc::new(format!("<{page} width={width}>"))
+//! }
+//!
+//! #[memoize(key = u64::from(x))]
+//! fn label<T: Copy>(x: T) -> String
+//! where
+//!     u64: From<T>,
+//! {
+//!     format!("#{}", u64::from(x))
+//! }
+//!
+//! assert_eq!(*render("home", 80), "<home width=80>");
+//! assert_eq!(label(1_u8), label(1_u16)); // one entry: the key is the same u64
+//! assert_eq!(label_cache().info().misses, 1);
+//! ```
+//!
+//! # The handle
+//!
+//! Beside each memoized function `f`, with the same visibility, `#[memoize]`
+//! writes `f_cache()`, which returns the function's [`CacheHandle`]:
+//! [`info`](CacheHandle::info) ([`CacheInfo`]: hits, misses, maxsize,
+//! currsize), [`clear`](CacheHandle::clear), [`remove`](CacheHandle::remove),
+//! [`len`](CacheHandle::len).
+//!
+//! # What holds
+//!
+//! - A memoized function returns what the plain function returns. A value is
+//!   returned only for arguments equal to those it was computed for: the store
+//!   compares keys, so a hash collision is a miss.
+//! - Keys are built from the arguments: owned values, references (`&str` is
+//!   stored as `String`, `&[T]` as `Vec<T>`), patterns, several arguments or
+//!   none. Argument types must be `Hash + Eq`, owned ones `Clone`, and the
+//!   return type `Clone`: a hit returns a clone, so return an `Arc<T>` for
+//!   large values.
+//! - A hit neither clones an argument nor allocates; only a miss builds the
+//!   owned key.
+//! - Each function has its own cache, shared by all threads. No lock is held
+//!   while the body runs, so a recursive function recurses through its cache,
+//!   and a slow call does not hold up calls on other keys.
+//! - A generic function has one cache per instantiation that has its own key
+//!   or value type (per list of argument types with `typed`); its handle covers
+//!   them all.
+//!
+//! # Expansion
+//!
+//! ```text
+//! #[memoize]
+//! fn fib(n: u64) -> u64 { BODY }
+//! ```
+//!
+//! becomes, in outline:
+//!
+//! ```text
+//! fn fib(n: u64) -> u64 {
+//!     fn __memo_body(n: u64) -> u64 { BODY }   // recursion calls the outer `fib`
+//!     let view = View((ByVal(&n),));           // borrowed: no clone, no allocation
+//!     match lookup(fib_cache(), None, || Unbounded::new(), &view) {
+//!         Ok(value) => value,                    // a hit: a clone of the value
+//!         Err(miss) => miss.complete(__memo_body(n)),
+//!     }
+//! }
+//!
+//! fn fib_cache() -> &'static memo::CacheHandle {
+//!     static HANDLE: memo::CacheHandle = memo::CacheHandle::new("fib", None);
+//!     &HANDLE
+//! }
+//! ```
+
+pub use memo_core::{
+    Cache, CacheHandle, CacheInfo, Exact, KeyPart, KeyView, LRU_MAX_ENTRIES, Lru, Miss, Store, StoreError,
+    Unbounded,
+};
+
+/// Caches a function's results; see the [crate documentation](crate) for the
+/// options and what holds.
 pub use memo_macros::memoize;
+
+#[doc(hidden)]
+pub use memo_core::__private;

@@ -54,10 +54,7 @@ pub trait KeyView {
 /// Hashes a view with `state`; stores use it so that views and owned keys
 /// (hashed with `state.hash_one(key)`) land in the same bucket.
 #[inline]
-pub(crate) fn hash_view<Q: KeyView + ?Sized>(
-    state: &impl core::hash::BuildHasher,
-    view: &Q,
-) -> u64 {
+pub(crate) fn hash_view<Q: KeyView + ?Sized>(state: &impl core::hash::BuildHasher, view: &Q) -> u64 {
     let mut hasher = state.build_hasher();
     view.hash_view(&mut hasher);
     hasher.finish()
@@ -248,10 +245,7 @@ mod tests {
         let bytes: &[u8] = &[1, 2, 3];
 
         let one = View((ByRef(s),));
-        assert_eq!(
-            hash_of_view(&state, &one),
-            state.hash_one(one.to_owned_key())
-        );
+        assert_eq!(hash_of_view(&state, &one), state.hash_one(one.to_owned_key()));
 
         let three = View((ByRef(s), ByVal(&n), ByRef(bytes)));
         let owned = three.to_owned_key();

@@ -167,10 +167,7 @@ where
         let hash = hash_view(&self.state, key);
         let mut inner = self.inner.lock();
         let nodes = &inner.nodes;
-        let Some(&i) = inner
-            .table
-            .find(hash, |&j| key.matches(&nodes[j as usize].key))
-        else {
+        let Some(&i) = inner.table.find(hash, |&j| key.matches(&nodes[j as usize].key)) else {
             return Ok(None);
         };
         inner.touch(i);
@@ -189,19 +186,12 @@ where
             inner.touch(i);
             displaced = (
                 None,
-                Some(core::mem::replace(
-                    &mut inner.nodes[i as usize].value,
-                    value,
-                )),
+                Some(core::mem::replace(&mut inner.nodes[i as usize].value, value)),
             );
         } else if inner.nodes.len() < self.maxsize {
             if inner.nodes.len() == inner.nodes.capacity() {
                 // Grow by doubling, but never past maxsize.
-                let room = inner
-                    .nodes
-                    .len()
-                    .max(4)
-                    .min(self.maxsize - inner.nodes.len());
+                let room = inner.nodes.len().max(4).min(self.maxsize - inner.nodes.len());
                 inner.nodes.reserve_exact(room);
             }
             let i = idx(inner.nodes.len());

@@ -69,9 +69,7 @@ where
     {
         let hash = hash_view(&self.state, key);
         let table = self.table.lock();
-        Ok(table
-            .find(hash, |(k, _)| key.matches(k))
-            .map(|(_, v)| v.clone()))
+        Ok(table.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone()))
     }
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {

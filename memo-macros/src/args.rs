@@ -110,10 +110,7 @@ fn value_of(input: ParseStream, name: &str, example: &str) -> Result<Expr> {
 
 fn set<T>(slot: &mut Option<T>, value: T, span: Span, name: &str, report: &mut impl FnMut(Error)) {
     if slot.is_some() {
-        report(Error::new(
-            span,
-            format!("`{name}` is given twice: keep one"),
-        ));
+        report(Error::new(span, format!("`{name}` is given twice: keep one")));
     } else {
         *slot = Some(value);
     }

@@ -98,10 +98,7 @@ fn check_function(sig: &Signature, errors: &mut Vec<Error>) {
     if let ReturnType::Type(_, ty) = &sig.output {
         check_no_impl_trait(ty, "the return type", errors);
         if let Type::Reference(reference) = &**ty {
-            let is_static = reference
-                .lifetime
-                .as_ref()
-                .is_some_and(|l| l.ident == "static");
+            let is_static = reference.lifetime.as_ref().is_some_and(|l| l.ident == "static");
             if !is_static {
                 errors.push(Error::new_spanned(
                     reference,
