@@ -9,7 +9,8 @@ use proptest::prelude::*;
 
 /// The plain function: anything deterministic that mixes its arguments.
 fn plain(a: u16, s: &str) -> u64 {
-    s.bytes().fold(u64::from(a), |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+    s.bytes()
+        .fold(u64::from(a), |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
 }
 
 #[memoize]
@@ -34,6 +35,8 @@ fn lru17(a: u16, s: &str) -> u64 {
     plain(a, s)
 }
 
+type Memoized = fn(u16, &str) -> u64;
+
 fn calls() -> impl Strategy<Value = Vec<(u16, String)>> {
     proptest::collection::vec((0..20_u16, "[ab]{0,3}"), 0..200)
 }
@@ -42,7 +45,7 @@ proptest! {
     // The macro's functions are process-wide, so one test drives all of them.
     #[test]
     fn memoized_functions_return_what_the_plain_function_returns(calls in calls()) {
-        let functions: [(fn(u16, &str) -> u64, &memo::CacheHandle); 4] = [
+        let functions: [(Memoized, &memo::CacheHandle); 4] = [
             (unbounded, unbounded_cache()),
             (lru1, lru1_cache()),
             (lru3, lru3_cache()),

@@ -69,6 +69,10 @@ where
     /// into the function body.
     ///
     /// A store that fails to answer is a miss.
+    ///
+    /// # Errors
+    ///
+    /// A miss is the `Err`: complete it with the value.
     #[inline]
     pub fn lookup<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, V, S>>
     where

@@ -231,6 +231,6 @@ impl fmt::Debug for CacheHandle {
         f.debug_struct("CacheHandle")
             .field("function", &self.name)
             .field("info", &self.info())
-            .finish()
+            .finish_non_exhaustive()
     }
 }

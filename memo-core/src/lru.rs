@@ -90,7 +90,7 @@ impl<K, V> fmt::Debug for Lru<K, V> {
         f.debug_struct("Lru")
             .field("len", &self.inner.lock().nodes.len())
             .field("maxsize", &self.maxsize)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,8 +1,6 @@
 //! What `#[memoize]` expands to calls; not for users, not covered by semver.
 
 use core::any::TypeId;
-use core::hash::Hash;
-use core::num::NonZeroUsize;
 
 use crate::key::KeyView;
 pub use crate::key::{ByRef, ByVal, View};
@@ -11,7 +9,7 @@ use crate::{Cache, CacheHandle, Miss};
 
 /// Looks the call's view up in the function's cache (made by `make` on the
 /// first call of each instantiation).
-#[inline(always)]
+#[inline]
 pub fn lookup<Q, V, S>(
     handle: &'static CacheHandle,
     args: Option<TypeId>,
@@ -28,16 +26,8 @@ where
     cache.lookup(view)
 }
 
-/// `maxsize` checked at compile time: the macro puts this in a `const`.
-#[must_use]
-pub const fn maxsize(n: usize) -> NonZeroUsize {
-    match NonZeroUsize::new(n) {
-        Some(n) => n,
-        None => panic!(
-            "`maxsize` must be at least 1: a cache that keeps no entry caches nothing (leave `maxsize` out for an unbounded cache)"
-        ),
-    }
-}
+/// Why `maxsize` must not be zero; the macro's `const` check panics with it.
+pub const MAXSIZE_ZERO: &str = "`maxsize` must be at least 1: a cache that keeps no entry caches nothing (leave `maxsize` out for an unbounded cache)";
 
 /// The identity of the argument types of a `typed` generic function.
 /// Lifetimes do not count, so it needs no `'static` bound.
@@ -45,7 +35,3 @@ pub const fn maxsize(n: usize) -> NonZeroUsize {
 pub fn type_id<T: ?Sized>() -> TypeId {
     typeid::of::<T>()
 }
-
-/// Keeps the macro's expansion from naming `Hash` for the view's parts.
-#[doc(hidden)]
-pub fn assert_key<T: Hash + Eq>(_: &T) {}

@@ -53,7 +53,7 @@ impl<K, V> fmt::Debug for Unbounded<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Unbounded")
             .field("len", &self.table.lock().len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -33,6 +33,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{Attribute, Error, ItemFn, ReturnType};
 
 use crate::args::Options;
@@ -40,7 +41,7 @@ use crate::sig::{self, Analysed};
 
 /// Rewrites `item` as `options` say; on any error, emits the errors beside
 /// the function left as it was, so that its call sites still compile.
-pub fn expand(options: syn::Result<Options>, item: ItemFn) -> TokenStream {
+pub fn expand(options: syn::Result<Options>, item: &ItemFn) -> TokenStream {
     let mut errors = Vec::new();
     let options = options.unwrap_or_else(|error| {
         errors.push(error);
@@ -53,12 +54,12 @@ pub fn expand(options: syn::Result<Options>, item: ItemFn) -> TokenStream {
             "#[memoize] keys at most 12 arguments: group them in a struct, or give `key = (...)`",
         ));
     }
-    let handle = handle(&item, &options, errors.is_empty());
+    let handle = handle(item, &options, errors.is_empty());
     if !errors.is_empty() {
         let errors = errors.into_iter().map(|e| e.to_compile_error());
         return quote!(#(#errors)* #item #handle);
     }
-    let function = function(&item, &options, &analysed);
+    let function = function(item, &options, &analysed);
     quote!(#function #handle)
 }
 
@@ -70,9 +71,17 @@ fn handle_name(item: &ItemFn) -> syn::Ident {
     format_ident!("{}_cache", item.sig.ident)
 }
 
-/// `maxsize` checked at compile time, as a `NonZeroUsize`.
+/// `maxsize` checked at compile time, as a `NonZeroUsize`; a zero is an error
+/// pointing at the expression.
 fn maxsize_const(expr: &syn::Expr) -> TokenStream {
-    quote_spanned!(Span::mixed_site()=> const { ::memo::__private::maxsize(#expr) })
+    quote_spanned! {expr.span()=>
+        const {
+            match ::core::num::NonZeroUsize::new(#expr) {
+                ::core::option::Option::Some(maxsize) => maxsize,
+                ::core::option::Option::None => ::core::panic!("{}", ::memo::__private::MAXSIZE_ZERO),
+            }
+        }
+    }
 }
 
 fn function(item: &ItemFn, options: &Options, analysed: &Analysed) -> TokenStream {
@@ -100,22 +109,21 @@ fn function(item: &ItemFn, options: &Options, analysed: &Analysed) -> TokenStrea
     inner.ident = body_fn.clone();
 
     let names: Vec<_> = analysed.args.iter().map(|arg| &arg.name).collect();
-    let (let_key, parts) = match &options.key {
-        Some(expr) => (
+    let (let_key, parts) = if let Some(expr) = &options.key {
+        (
             quote!(let #key = #expr;),
             vec![quote!(::memo::__private::ByVal(&#key))],
-        ),
-        None => {
-            let parts = analysed.args.iter().map(|arg| {
-                let name = &arg.name;
-                if arg.by_ref {
-                    quote!(::memo::__private::ByRef(#name))
-                } else {
-                    quote!(::memo::__private::ByVal(&#name))
-                }
-            });
-            (TokenStream::new(), parts.collect())
-        }
+        )
+    } else {
+        let parts = analysed.args.iter().map(|arg| {
+            let name = &arg.name;
+            if arg.by_ref {
+                quote!(::memo::__private::ByRef(#name))
+            } else {
+                quote!(::memo::__private::ByVal(&#name))
+            }
+        });
+        (TokenStream::new(), parts.collect())
     };
     let ret = match &sig.output {
         ReturnType::Default => quote!(()),
@@ -137,10 +145,10 @@ fn function(item: &ItemFn, options: &Options, analysed: &Analysed) -> TokenStrea
         (None, None) => quote!(::memo::Unbounded::new()),
     };
     let turbofish = sig::turbofish(sig);
-    let call = match sig.unsafety {
-        Some(_) => quote!(unsafe { #body_fn #turbofish(#(#names),*) }),
-        None => quote!(#body_fn #turbofish(#(#names),*)),
-    };
+    let mut call = quote!(#body_fn #turbofish(#(#names),*));
+    if sig.unsafety.is_some() {
+        call = quote!(unsafe { #call });
+    }
 
     quote! {
         #(#attrs)*

@@ -13,14 +13,11 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn memoize(attr: TokenStream, item: TokenStream) -> TokenStream {
     let options = syn::parse::Parser::parse(args::Options::parse_terminated, attr);
-    let item = match syn::parse::<syn::ItemFn>(item.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            let message = "#[memoize] goes on a function: `fn name(args) -> Value { ... }`";
-            let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
-            let item = proc_macro2::TokenStream::from(item);
-            return quote::quote!(#error #item).into();
-        }
+    let Ok(function) = syn::parse::<syn::ItemFn>(item.clone()) else {
+        let message = "#[memoize] goes on a function: `fn name(args) -> Value { ... }`";
+        let item = proc_macro2::TokenStream::from(item);
+        let error = syn::Error::new_spanned(&item, message).to_compile_error();
+        return quote::quote!(#error #item).into();
     };
-    expand::expand(options, item).into()
+    expand::expand(options, &function).into()
 }

@@ -1,0 +1,6 @@
+use memo::memoize;
+
+#[memoize]
+struct S;
+
+fn main() {}
