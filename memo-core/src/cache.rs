@@ -12,7 +12,8 @@ use crate::store::Store;
 use crate::unbounded::Unbounded;
 
 /// A cache from keys `K` to values `V`, kept in a [`Store`] `S`, with hit and
-/// miss counts. `#[memoize]` makes one per function (per instantiation, for a
+/// miss counts (kept by the store where it [counts them](Store::COUNTS_LOOKUPS)
+/// under its own lock, else here). `#[memoize]` makes one per function (per instantiation, for a
 /// generic function); it can also be used by hand.
 ///
 /// ```
@@ -78,20 +79,29 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        if let Ok(Some(value)) = self.store.get(view) {
-            self.hits.fetch_add(1, Relaxed);
-            return Ok(value);
-        }
-        Err(self.miss(view))
+        let counted = match self.store.get(view) {
+            Ok(Some(value)) => {
+                if !S::COUNTS_LOOKUPS {
+                    self.hits.fetch_add(1, Relaxed);
+                }
+                return Ok(value);
+            }
+            Ok(None) => S::COUNTS_LOOKUPS,
+            // The store could not answer: a miss it did not count.
+            Err(_) => false,
+        };
+        Err(self.miss(view, counted))
     }
 
     #[cold]
     #[inline(never)]
-    fn miss<Q>(&self, view: &Q) -> Miss<'_, K, V, S>
+    fn miss<Q>(&self, view: &Q, counted: bool) -> Miss<'_, K, V, S>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        self.misses.fetch_add(1, Relaxed);
+        if !counted {
+            self.misses.fetch_add(1, Relaxed);
+        }
         Miss {
             cache: self,
             key: view.to_owned_key(),
@@ -108,12 +118,10 @@ where
 impl<K, V, S: Store<K, V>> Cache<K, V, S> {
     /// Hits, misses, maxsize and current size.
     pub fn info(&self) -> CacheInfo {
-        CacheInfo {
-            hits: self.hits.load(Relaxed),
-            misses: self.misses.load(Relaxed),
-            maxsize: self.store.maxsize(),
-            currsize: self.store.len(),
-        }
+        let mut info = self.store.info();
+        info.hits += self.hits.load(Relaxed);
+        info.misses += self.misses.load(Relaxed);
+        info
     }
 
     /// Removes every entry and resets the counts to zero.

@@ -16,6 +16,7 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use parking_lot::Mutex;
 
+use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::store::{Store, StoreError};
 
@@ -64,6 +65,9 @@ struct Inner<K, V> {
     head: u32,
     /// Least recently used: the next to go.
     tail: u32,
+    /// Counted under the lock that a lookup takes anyway: exact, and free.
+    hits: u64,
+    misses: u64,
 }
 
 impl<K, V> Lru<K, V> {
@@ -78,6 +82,8 @@ impl<K, V> Lru<K, V> {
                 table: HashTable::new(),
                 head: NIL,
                 tail: NIL,
+                hits: 0,
+                misses: 0,
             }),
             state: RandomState::default(),
             maxsize: maxsize.get().min(LRU_MAX_ENTRIES),
@@ -168,8 +174,10 @@ where
         let mut inner = self.inner.lock();
         let nodes = &inner.nodes;
         let Some(&i) = inner.table.find(hash, |&j| key.matches(&nodes[j as usize].key)) else {
+            inner.misses += 1;
             return Ok(None);
         };
+        inner.hits += 1;
         inner.touch(i);
         Ok(Some(inner.nodes[i as usize].value.clone()))
     }
@@ -267,6 +275,8 @@ where
         inner.table = HashTable::new();
         inner.head = NIL;
         inner.tail = NIL;
+        inner.hits = 0;
+        inner.misses = 0;
         drop(inner);
         drop(nodes);
         Ok(())
@@ -278,6 +288,18 @@ where
 
     fn maxsize(&self) -> Option<usize> {
         Some(self.maxsize)
+    }
+
+    const COUNTS_LOOKUPS: bool = true;
+
+    fn info(&self) -> CacheInfo {
+        let inner = self.inner.lock();
+        CacheInfo {
+            hits: inner.hits,
+            misses: inner.misses,
+            maxsize: Some(self.maxsize),
+            currsize: inner.nodes.len(),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 use parking_lot::Mutex;
 
+use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::store::{Store, StoreError};
 
@@ -28,8 +29,15 @@ use crate::store::{Store, StoreError};
 /// assert_eq!(squares.info().currsize, 1);
 /// ```
 pub struct Unbounded<K, V> {
-    table: Mutex<HashTable<(K, V)>>,
+    inner: Mutex<Inner<K, V>>,
     state: RandomState,
+}
+
+struct Inner<K, V> {
+    table: HashTable<(K, V)>,
+    /// Counted under the lock that a lookup takes anyway: exact, and free.
+    hits: u64,
+    misses: u64,
 }
 
 impl<K, V> Unbounded<K, V> {
@@ -37,7 +45,11 @@ impl<K, V> Unbounded<K, V> {
     #[must_use]
     pub fn new() -> Self {
         Unbounded {
-            table: Mutex::new(HashTable::new()),
+            inner: Mutex::new(Inner {
+                table: HashTable::new(),
+                hits: 0,
+                misses: 0,
+            }),
             state: RandomState::default(),
         }
     }
@@ -52,7 +64,7 @@ impl<K, V> Default for Unbounded<K, V> {
 impl<K, V> fmt::Debug for Unbounded<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Unbounded")
-            .field("len", &self.table.lock().len())
+            .field("len", &self.inner.lock().table.len())
             .finish_non_exhaustive()
     }
 }
@@ -68,22 +80,34 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(&self.state, key);
-        let table = self.table.lock();
-        Ok(table.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone()))
+        let mut inner = self.inner.lock();
+        let found = inner
+            .table
+            .find(hash, |(k, _)| key.matches(k))
+            .map(|(_, v)| v.clone());
+        if found.is_some() {
+            inner.hits += 1;
+        } else {
+            inner.misses += 1;
+        }
+        Ok(found)
     }
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
         let hash = self.state.hash_one(&key);
-        let mut table = self.table.lock();
+        let mut inner = self.inner.lock();
         let state = &self.state;
-        let replaced = match table.entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k)) {
+        let replaced = match inner
+            .table
+            .entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k))
+        {
             Entry::Occupied(mut entry) => Some(core::mem::replace(&mut entry.get_mut().1, value)),
             Entry::Vacant(entry) => {
                 entry.insert((key, value));
                 None
             }
         };
-        drop(table);
+        drop(inner);
         // A replaced value is dropped after the lock is released, so that its
         // `Drop` may use this cache.
         drop(replaced);
@@ -95,22 +119,38 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(&self.state, key);
-        let mut table = self.table.lock();
-        let removed = match table.find_entry(hash, |(k, _)| key.matches(k)) {
+        let mut inner = self.inner.lock();
+        let removed = match inner.table.find_entry(hash, |(k, _)| key.matches(k)) {
             Ok(entry) => Some(entry.remove().0),
             Err(_) => None,
         };
-        drop(table);
+        drop(inner);
         Ok(removed.is_some())
     }
 
     fn clear(&self) -> Result<(), StoreError> {
-        let old = core::mem::take(&mut *self.table.lock());
+        let mut inner = self.inner.lock();
+        let old = core::mem::take(&mut inner.table);
+        inner.hits = 0;
+        inner.misses = 0;
+        drop(inner);
         drop(old);
         Ok(())
     }
 
     fn len(&self) -> usize {
-        self.table.lock().len()
+        self.inner.lock().table.len()
+    }
+
+    const COUNTS_LOOKUPS: bool = true;
+
+    fn info(&self) -> CacheInfo {
+        let inner = self.inner.lock();
+        CacheInfo {
+            hits: inner.hits,
+            misses: inner.misses,
+            maxsize: None,
+            currsize: inner.table.len(),
+        }
     }
 }
