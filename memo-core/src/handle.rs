@@ -94,11 +94,9 @@ where
 }
 
 impl CacheHandle {
-    /// A handle with no cache yet; the macro puts one in a `static`.
-    /// `maxsize` is reported by [`info`](Self::info) until the first call.
-    #[doc(hidden)]
-    #[must_use]
-    pub const fn new(name: &'static str, maxsize: Option<NonZeroUsize>) -> Self {
+    /// A handle with no cache yet. `maxsize` is reported by
+    /// [`info`](Self::info) until the first call.
+    pub(crate) const fn new(name: &'static str, maxsize: Option<NonZeroUsize>) -> Self {
         CacheHandle {
             name,
             maxsize,

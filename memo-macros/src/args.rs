@@ -9,9 +9,11 @@ mod kw {
     syn::custom_keyword!(key);
     syn::custom_keyword!(typed);
     syn::custom_keyword!(store);
+    syn::custom_keyword!(ignore);
 }
 
-const VALID: &str = "the options are `maxsize = N`, `key = expr`, `typed` and `store = expr`";
+const VALID: &str =
+    "the options are `maxsize = N`, `key = expr`, `typed`, `ignore = [arg, ...]` and `store = expr`";
 
 /// Everything the attribute said, each option at most once.
 #[derive(Default)]
@@ -24,6 +26,8 @@ pub struct Options {
     pub typed: Option<Span>,
     /// `store = expr`: a store of the user's.
     pub store: Option<Expr>,
+    /// `ignore = [a, b]`: arguments left out of the key.
+    pub ignore: Option<Vec<syn::Ident>>,
 }
 
 impl Options {
@@ -47,6 +51,14 @@ impl Options {
                 break;
             }
             input.parse::<Token![,]>()?;
+        }
+        if let (Some(ignore), Some(_)) = (&options.ignore, &options.key) {
+            if let Some(first) = ignore.first() {
+                report(Error::new(
+                    first.span(),
+                    "`ignore` has no effect beside `key = ...`, which already says what the key is: remove one of them",
+                ));
+            }
         }
         if let (Some(maxsize), Some(_)) = (&options.maxsize, &options.store) {
             report(Error::new_spanned(
@@ -77,6 +89,10 @@ impl Options {
             let token: kw::store = input.parse()?;
             let value = value_of(input, "store", "store = MyStore::new()")?;
             set(&mut self.store, value, token.span, "store", report);
+        } else if lookahead.peek(kw::ignore) {
+            let token: kw::ignore = input.parse()?;
+            let names = ignore_list(input)?;
+            set(&mut self.ignore, names, token.span, "ignore", report);
         } else if lookahead.peek(kw::typed) {
             let token: kw::typed = input.parse()?;
             if input.peek(Token![=]) {
@@ -97,6 +113,22 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// Parses `= [a, b, self]` after `ignore`.
+fn ignore_list(input: ParseStream) -> Result<Vec<syn::Ident>> {
+    const EXAMPLE: &str = "`ignore` takes a list of argument names: write `ignore = [logger, conn]`";
+    if !input.peek(Token![=]) {
+        return Err(input.error(EXAMPLE));
+    }
+    input.parse::<Token![=]>()?;
+    if !input.peek(syn::token::Bracket) {
+        return Err(input.error(EXAMPLE));
+    }
+    let content;
+    syn::bracketed!(content in input);
+    let names = content.parse_terminated(syn::ext::IdentExt::parse_any, Token![,])?;
+    Ok(names.into_iter().collect())
 }
 
 /// Parses `= value` after an option's name.

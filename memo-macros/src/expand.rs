@@ -4,51 +4,61 @@
 //!
 //! ```text
 //! #[memoize(maxsize = 128)]
-//! pub fn render(page: &str, lang: Lang) -> Arc<String> { BODY }
+//! pub fn render(page: &str, (w, h): (u32, u32)) -> Arc<String> { BODY }
 //! ```
 //!
 //! Output:
 //!
 //! ```text
-//! pub fn render(page: &str, lang: Lang) -> Arc<String> {
-//!     fn __memo_body(page: &str, lang: Lang) -> Arc<String> { BODY }
-//!     let view = ::memo::__private::View((ByRef(page), ByVal(&lang)));
-//!     match ::memo::__private::lookup::<_, Arc<String>, _>(
-//!         render_cache(), None, || ::memo::Lru::new(const { maxsize(128) }), &view,
-//!     ) {
+//! pub fn render(page: &str, __memo_arg1: (u32, u32)) -> Arc<String> {
+//!     static SITE: Site = Site::new(Place { module_path!(), file!(), line!(), .. }, Some(128));
+//!     by_ref_arg::<str>(); by_value_arg::<(u32, u32)>(); value::<Arc<String>>();
+//!     let view = View((ByRef(page), ByVal(&__memo_arg1)));
+//!     match lookup::<_, Arc<String>, _>(SITE.handle(), None, || Lru::new(128), &view) {
 //!         Ok(value) => value,
-//!         Err(miss) => miss.complete(__memo_body(page, lang)),
+//!         Err(miss) => {
+//!             let value = (move || -> Arc<String> { let (w, h) = __memo_arg1; BODY })();
+//!             miss.complete(value)
+//!         }
 //!     }
 //! }
 //!
 //! /// The cache of `render`, made by `#[memoize]`.
 //! pub fn render_cache() -> &'static ::memo::CacheHandle {
-//!     static HANDLE: ::memo::CacheHandle = ::memo::CacheHandle::new("render", Some(maxsize(128)));
-//!     &HANDLE
+//!     static SITE: Site = /* the same place */;
+//!     SITE.handle()
 //! }
 //! ```
 //!
-//! The body moves into an inner function with the user's own signature, so
-//! that `return`, `?`, patterns and recursion behave exactly as written.
+//! The body runs in a closure, so that `return` and `?` return from it exactly
+//! as written, it sees `self` and `Self` in methods, and recursion goes back
+//! through the wrapper. Function and handle find their shared cache through a
+//! `Site` each (see `memo_core::__private::Site`), since no path names a
+//! sibling item both in a module and in an `impl` block.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, Error, ItemFn, ReturnType};
+use syn::{Attribute, Error, ItemFn};
 
 use crate::args::Options;
-use crate::sig::{self, Analysed};
+use crate::sig::{self, Arg};
+
+/// The most arguments a key can be made of (`memo_core::key` implements views
+/// of up to 12 parts).
+const MAX_KEY_PARTS: usize = 12;
 
 /// Rewrites `item` as `options` say; on any error, emits the errors beside
-/// the function left as it was, so that its call sites still compile.
+/// the function left as it was and its handle, so that the call sites of both
+/// still compile.
 pub fn expand(options: syn::Result<Options>, item: &ItemFn) -> TokenStream {
     let mut errors = Vec::new();
     let options = options.unwrap_or_else(|error| {
         errors.push(error);
         Options::default()
     });
-    let analysed = sig::analyse(&item.sig, &mut errors);
-    if analysed.args.len() > 12 && options.key.is_none() {
+    let args = sig::analyse(&item.sig, &options, &mut errors);
+    if options.key.is_none() && args.iter().filter(|arg| !arg.ignored).count() > MAX_KEY_PARTS {
         errors.push(Error::new_spanned(
             &item.sig.inputs,
             "#[memoize] keys at most 12 arguments: group them in a struct, or give `key = (...)`",
@@ -59,16 +69,12 @@ pub fn expand(options: syn::Result<Options>, item: &ItemFn) -> TokenStream {
         let errors = errors.into_iter().map(|e| e.to_compile_error());
         return quote!(#(#errors)* #item #handle);
     }
-    let function = function(item, &options, &analysed);
+    let function = function(item, &options, &args);
     quote!(#function #handle)
 }
 
 fn mixed(name: &str) -> syn::Ident {
     syn::Ident::new(name, Span::mixed_site())
-}
-
-fn handle_name(item: &ItemFn) -> syn::Ident {
-    format_ident!("{}_cache", item.sig.ident)
 }
 
 /// `maxsize` checked at compile time, as a `NonZeroUsize`; a zero is an error
@@ -84,57 +90,94 @@ fn maxsize_const(expr: &syn::Expr) -> TokenStream {
     }
 }
 
-fn function(item: &ItemFn, options: &Options, analysed: &Analysed) -> TokenStream {
+/// `static SITE: Site = ...;`: the same in the function and its handle, so
+/// that both reach one `CacheHandle`.
+fn site(item: &ItemFn, options: &Options, valid: bool) -> (syn::Ident, TokenStream) {
+    let ident = &item.sig.ident;
+    let name = ident.to_string();
+    let maxsize = match &options.maxsize {
+        Some(maxsize) if valid => {
+            let maxsize = maxsize_const(maxsize);
+            quote!(::core::option::Option::Some(#maxsize))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
+    let site = mixed("__MEMO_SITE");
+    let here = ident.span();
+    let (line, column) = (
+        quote_spanned!(here=> ::core::line!()),
+        quote_spanned!(here=> ::core::column!()),
+    );
+    let tokens = quote! {
+        static #site: ::memo::__private::Site = ::memo::__private::Site::new(
+            ::memo::__private::Place {
+                module: ::core::module_path!(),
+                file: ::core::file!(),
+                line: #line,
+                column: #column,
+                name: #name,
+            },
+            #maxsize,
+        );
+    };
+    (site, tokens)
+}
+
+fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
     let ItemFn {
         attrs,
         vis,
         sig,
         block,
     } = item;
-    let body_fn = mixed("__memo_body");
     let view = mixed("__memo_view");
     let key = mixed("__memo_key");
     let value = mixed("__memo_value");
     let miss = mixed("__memo_miss");
-    let handle = handle_name(item);
+    let (site, site_static) = site(item, options, true);
 
     // The wrapper's signature: each argument bound to a plain name.
     let mut outer = sig.clone();
-    for (input, arg) in outer.inputs.iter_mut().zip(&analysed.args) {
+    for (input, arg) in outer.inputs.iter_mut().zip(args) {
         if let syn::FnArg::Typed(pat_type) = input {
-            *pat_type.pat = syn::parse_quote!(#arg);
+            let name = &arg.name;
+            *pat_type.pat = syn::parse_quote!(#name);
         }
     }
-    let mut inner = sig.clone();
-    inner.ident = body_fn.clone();
 
-    let names: Vec<_> = analysed.args.iter().map(|arg| &arg.name).collect();
+    let ret = sig::return_type(sig);
+    let mut checks = Vec::new();
+    if let syn::ReturnType::Type(_, ty) = &sig.output {
+        checks.push(quote_spanned!(ty.span()=> ::memo::__private::value::<#ret>();));
+    }
     let (let_key, parts) = if let Some(expr) = &options.key {
         (
             quote!(let #key = #expr;),
             vec![quote!(::memo::__private::ByVal(&#key))],
         )
     } else {
-        let parts = analysed.args.iter().map(|arg| {
+        let keyed = args.iter().filter(|arg| !arg.ignored);
+        let parts = keyed.map(|arg| {
             let name = &arg.name;
-            if arg.by_ref {
+            // `x: &T` is viewed as `ByRef(x)` and stored as `T::Owned`; anything
+            // else as `ByVal(&x)` and stored as a clone.
+            if let syn::Type::Reference(reference) = &arg.ty {
+                let elem = sig::respan(&reference.elem, arg.span);
+                checks.push(quote_spanned!(arg.span=> ::memo::__private::by_ref_arg::<#elem>();));
                 quote!(::memo::__private::ByRef(#name))
             } else {
+                let ty = sig::respan(&arg.ty, arg.span);
+                checks.push(quote_spanned!(arg.span=> ::memo::__private::by_value_arg::<#ty>();));
                 quote!(::memo::__private::ByVal(&#name))
             }
         });
         (TokenStream::new(), parts.collect())
     };
-    let ret = match &sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => quote!(#ty),
-    };
-    let typed = match options.typed {
-        Some(_) if analysed.generic => {
-            let types = analysed.args.iter().map(|arg| &arg.ty);
-            quote!(::core::option::Option::Some(::memo::__private::type_id::<(#(#types,)*)>()))
-        }
-        _ => quote!(::core::option::Option::None),
+    let typed = if options.typed.is_some() {
+        let types = args.iter().map(|arg| &arg.ty);
+        quote!(::core::option::Option::Some(::memo::__private::type_id::<(#(#types,)*)>()))
+    } else {
+        quote!(::core::option::Option::None)
     };
     let store = match (&options.store, &options.maxsize) {
         (Some(store), _) => quote!(#store),
@@ -144,23 +187,33 @@ fn function(item: &ItemFn, options: &Options, analysed: &Analysed) -> TokenStrea
         }
         (None, None) => quote!(::memo::Unbounded::new()),
     };
-    let turbofish = sig::turbofish(sig);
-    let mut call = quote!(#body_fn #turbofish(#(#names),*));
-    if sig.unsafety.is_some() {
-        call = quote!(unsafe { #call });
-    }
+    // The body, with the user's patterns bound again from the wrapper's names.
+    let rebind = args.iter().filter_map(|arg| {
+        let (pat, name) = (arg.rebind.as_ref()?, &arg.name);
+        Some(quote!(let #pat = #name;))
+    });
+    let arrow = match &sig.output {
+        syn::ReturnType::Default => TokenStream::new(),
+        syn::ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
+    };
 
     quote! {
         #(#attrs)*
         #vis #outer {
-            #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
-            #inner #block
-
+            #site_static
+            #(#checks)*
             #let_key
             let #view = ::memo::__private::View((#(#parts,)*));
-            match ::memo::__private::lookup::<_, #ret, _>(#handle(), #typed, || #store, &#view) {
+            match ::memo::__private::lookup::<_, #ret, _>(#site.handle(), #typed, || #store, &#view) {
                 ::core::result::Result::Ok(#value) => #value,
-                ::core::result::Result::Err(#miss) => #miss.complete(#call),
+                ::core::result::Result::Err(#miss) => {
+                    #[allow(clippy::redundant_closure_call)]
+                    let #value = (move || #arrow {
+                        #(#rebind)*
+                        #block
+                    })();
+                    #miss.complete(#value)
+                }
             }
         }
     }
@@ -170,27 +223,20 @@ fn function(item: &ItemFn, options: &Options, analysed: &Analysed) -> TokenStrea
 /// `#[cfg]`.
 fn handle(item: &ItemFn, options: &Options, valid: bool) -> TokenStream {
     let vis = &item.vis;
-    let name = handle_name(item);
-    let function = item.sig.ident.to_string();
+    let name = format_ident!("{}_cache", item.sig.ident);
     let cfgs = item.attrs.iter().filter(|attr| is_cfg(attr));
     let doc = format!(
-        "The cache of `{function}`, made by `#[memoize]`: its statistics with `info()`, emptied with `clear()`."
+        "The cache of `{}`, made by `#[memoize]`: its statistics with `info()`, emptied with `clear()`.",
+        item.sig.ident
     );
-    let maxsize = match &options.maxsize {
-        Some(maxsize) if valid => {
-            let maxsize = maxsize_const(maxsize);
-            quote!(::core::option::Option::Some(#maxsize))
-        }
-        _ => quote!(::core::option::Option::None),
-    };
-    let handle = mixed("__MEMO_HANDLE");
+    let (site, site_static) = site(item, options, valid);
     quote! {
         #(#cfgs)*
         #[doc = #doc]
         #[must_use]
         #vis fn #name() -> &'static ::memo::CacheHandle {
-            static #handle: ::memo::CacheHandle = ::memo::CacheHandle::new(#function, #maxsize);
-            &#handle
+            #site_static
+            #site.handle()
         }
     }
 }

@@ -2,46 +2,47 @@
 //! key, and the signatures `#[memoize]` refuses.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
+use syn::spanned::Spanned;
 use syn::visit::Visit;
-use syn::{Error, FnArg, GenericParam, Pat, ReturnType, Signature, Type};
+use syn::{Error, FnArg, Pat, ReturnType, Signature, Type};
 
-/// One argument of the function.
+use crate::args::Options;
+
+/// One argument of the function, `self` included.
 pub struct Arg {
-    /// The name the wrapper binds it to: the user's for `name: T`, a fresh one
-    /// for a pattern such as `(a, b): (u32, u32)`.
+    /// The name the wrapper binds it to: the user's for `name: T` and `self`,
+    /// a fresh one for a pattern such as `(a, b): (u32, u32)`.
     pub name: syn::Ident,
-    /// Its type, as written.
+    /// Its type as written; `&Self` for `&self`.
     pub ty: Type,
-    /// `x: &T` is viewed as `ByRef(x)` and stored as `T::Owned`; anything else
-    /// as `ByVal(&x)` and stored as a clone.
-    pub by_ref: bool,
-}
-
-impl quote::ToTokens for Arg {
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        self.name.to_tokens(tokens);
-    }
-}
-
-/// The signature, analysed.
-pub struct Analysed {
-    pub args: Vec<Arg>,
-    /// Whether the function has type or const parameters, so that one cache
-    /// per instantiation is needed.
-    pub generic: bool,
+    /// The user's pattern, where the body must bind it again from `name`
+    /// (`mut x`, `(a, b)`).
+    pub rebind: Option<Pat>,
+    /// Where the argument is written, for errors about it.
+    pub span: Span,
+    /// Left out of the key by `ignore = [...]`.
+    pub ignored: bool,
 }
 
 /// Reads the signature, reporting every argument it cannot cache.
-pub fn analyse(sig: &Signature, errors: &mut Vec<Error>) -> Analysed {
+pub fn analyse(sig: &Signature, options: &Options, errors: &mut Vec<Error>) -> Vec<Arg> {
     check_function(sig, errors);
+    let ignore = options.ignore.as_deref().unwrap_or_default();
     let mut args = Vec::new();
     for (i, input) in sig.inputs.iter().enumerate() {
-        match input {
-            FnArg::Receiver(receiver) => errors.push(Error::new_spanned(
-                receiver,
-                "#[memoize] does not support methods yet: make it a free function or an associated function that takes the value as an argument",
-            )),
+        let arg = match input {
+            FnArg::Receiver(receiver) => {
+                check_receiver(receiver, errors);
+                let name = syn::Ident::from(receiver.self_token);
+                Arg {
+                    ty: syn::parse_quote!(&Self),
+                    rebind: None,
+                    span: receiver.span(),
+                    ignored: ignore.contains(&name),
+                    name,
+                }
+            }
             FnArg::Typed(pat_type) => {
                 let ty = (*pat_type.ty).clone();
                 check_no_impl_trait(&ty, "an argument", errors);
@@ -49,32 +50,60 @@ pub fn analyse(sig: &Signature, errors: &mut Vec<Error>) -> Analysed {
                     if let Some(mutability) = reference.mutability {
                         errors.push(Error::new_spanned(
                             mutability,
-                            "#[memoize] cannot cache a function that takes `&mut`: a cached call would skip the mutation; take `&T` or return the new value instead",
+                            "#[memoize] cannot cache a function that takes `&mut`: a cached call would skip the mutation; take `&T`, or return the new value instead",
                         ));
                     }
                 }
-                let name = match &*pat_type.pat {
-                    Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => ident.ident.clone(),
-                    _ => format_ident!("__memo_arg{}", i, span = Span::mixed_site()),
+                let (name, rebind) = match &*pat_type.pat {
+                    Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+                        let rebind = ident.mutability.is_some().then(|| (*pat_type.pat).clone());
+                        (ident.ident.clone(), rebind)
+                    }
+                    pat => (
+                        format_ident!("__memo_arg{}", i, span = Span::mixed_site()),
+                        Some(pat.clone()),
+                    ),
                 };
-                let by_ref = matches!(&ty, Type::Reference(_));
-                args.push(Arg { name, ty, by_ref });
+                Arg {
+                    ignored: ignore.contains(&name),
+                    span: pat_type.pat.span(),
+                    ty,
+                    name,
+                    rebind,
+                }
             }
+        };
+        args.push(arg);
+    }
+    for ignored in ignore {
+        if !args.iter().any(|arg| arg.name == *ignored) {
+            errors.push(Error::new(
+                ignored.span(),
+                format!("`ignore` names `{ignored}`, which is not an argument of this function (arguments bound by a pattern cannot be named)"),
+            ));
         }
     }
-    let generic = sig
-        .generics
-        .params
-        .iter()
-        .any(|param| !matches!(param, GenericParam::Lifetime(_)));
-    Analysed { args, generic }
+    args
+}
+
+fn check_receiver(receiver: &syn::Receiver, errors: &mut Vec<Error>) {
+    let advice = match &*receiver.ty {
+        Type::Reference(reference) if reference.mutability.is_none() => return,
+        Type::Reference(_) => {
+            "#[memoize] cannot cache a method that takes `&mut self`: a cached call would skip the mutation; take `&self`"
+        }
+        _ => {
+            "#[memoize] cannot cache a method that takes `self` by value: a cached call would not consume it; take `&self`"
+        }
+    };
+    errors.push(Error::new_spanned(receiver, advice));
 }
 
 fn check_function(sig: &Signature, errors: &mut Vec<Error>) {
     if let Some(token) = &sig.asyncness {
         errors.push(Error::new_spanned(
             token,
-            "#[memoize] does not support `async fn` yet",
+            "#[memoize] does not support `async fn` yet: memoize a sync function",
         ));
     }
     if let Some(token) = &sig.constness {
@@ -92,7 +121,7 @@ fn check_function(sig: &Signature, errors: &mut Vec<Error>) {
     if let Some(variadic) = &sig.variadic {
         errors.push(Error::new_spanned(
             variadic,
-            "#[memoize] cannot cache a variadic function",
+            "#[memoize] cannot cache a variadic function: its arguments cannot form a key",
         ));
     }
     if let ReturnType::Type(_, ty) = &sig.output {
@@ -131,21 +160,28 @@ fn check_no_impl_trait(ty: &Type, what: &str, errors: &mut Vec<Error>) {
     }
 }
 
-/// The type and const parameters, for calling the body with a turbofish.
-pub fn turbofish(sig: &Signature) -> TokenStream {
-    let params: Vec<_> = sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|param| match param {
-            GenericParam::Type(t) => Some(t.ident.clone()),
-            GenericParam::Const(c) => Some(c.ident.clone()),
-            GenericParam::Lifetime(_) => None,
+/// `tokens` with every span set to `span`, so that an error about them points
+/// at the argument they belong to.
+pub fn respan(tokens: &impl ToTokens, span: Span) -> TokenStream {
+    tokens
+        .to_token_stream()
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner = proc_macro2::Group::new(group.delimiter(), respan(&group.stream(), span));
+                inner.set_span(span);
+                tree = inner.into();
+            }
+            tree.set_span(span);
+            tree
         })
-        .collect();
-    if params.is_empty() {
-        TokenStream::new()
-    } else {
-        quote!(::<#(#params),*>)
+        .collect()
+}
+
+/// `()` for a function that returns nothing.
+pub fn return_type(sig: &Signature) -> TokenStream {
+    match &sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
     }
 }

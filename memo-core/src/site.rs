@@ -1,0 +1,102 @@
+//! [`Site`]: how a memoized function and its handle find the one
+//! [`CacheHandle`] they share.
+//!
+//! The function and its handle are two items side by side, in a module or in
+//! an `impl` block, and the macro cannot tell which: a free function would
+//! name its handle `fib_cache()`, a method `Self::fib_cache()`, and no path
+//! works in both. So each of the two holds a `static Site` naming the same
+//! place in the source, and the first to ask makes the handle in a process-wide
+//! registry keyed by that place. After that, each site answers from its own
+//! `OnceLock`: one load per call.
+
+use core::num::NonZeroUsize;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use crate::handle::CacheHandle;
+
+/// Where a memoized function is written, as `module_path!()`, `file!()`,
+/// `line!()` and `column!()` of its name, and the name itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Place {
+    /// `module_path!()`.
+    pub module: &'static str,
+    /// `file!()`.
+    pub file: &'static str,
+    /// `line!()` of the function's name.
+    pub line: u32,
+    /// `column!()` of the function's name.
+    pub column: u32,
+    /// The function's name.
+    pub name: &'static str,
+}
+
+/// One of the two statics (in the function, in its handle) that lead to the
+/// function's [`CacheHandle`].
+pub struct Site {
+    place: Place,
+    maxsize: Option<NonZeroUsize>,
+    handle: OnceLock<&'static CacheHandle>,
+}
+
+impl Site {
+    /// A site that has not looked its handle up yet.
+    #[must_use]
+    pub const fn new(place: Place, maxsize: Option<NonZeroUsize>) -> Self {
+        Site {
+            place,
+            maxsize,
+            handle: OnceLock::new(),
+        }
+    }
+
+    /// The function's handle, made on the first call from either site.
+    #[inline]
+    pub fn handle(&'static self) -> &'static CacheHandle {
+        match self.handle.get() {
+            Some(handle) => handle,
+            None => self.register(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&'static self) -> &'static CacheHandle {
+        static REGISTRY: OnceLock<Mutex<HashMap<Place, &'static CacheHandle>>> = OnceLock::new();
+        self.handle.get_or_init(|| {
+            let registry = REGISTRY.get_or_init(Mutex::default);
+            // Nothing panics while the lock is held; a poisoned lock still
+            // holds a consistent map.
+            let mut registry = registry.lock().unwrap_or_else(PoisonError::into_inner);
+            *registry
+                .entry(self.place)
+                .or_insert_with(|| Box::leak(Box::new(CacheHandle::new(self.place.name, self.maxsize))))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn place(line: u32) -> Place {
+        Place {
+            module: "m",
+            file: "f.rs",
+            line,
+            column: 4,
+            name: "f",
+        }
+    }
+
+    #[test]
+    fn two_sites_of_one_place_share_a_handle_and_other_places_do_not() {
+        static A: Site = Site::new(place(1), None);
+        static B: Site = Site::new(place(1), None);
+        static C: Site = Site::new(place(2), NonZeroUsize::new(3));
+        assert!(core::ptr::eq(A.handle(), B.handle()));
+        assert!(!core::ptr::eq(A.handle(), C.handle()));
+        assert_eq!(C.handle().info().maxsize, Some(3));
+        assert_eq!(A.handle().name(), "f");
+    }
+}
