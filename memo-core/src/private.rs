@@ -37,69 +37,75 @@ pub fn type_id<T: ?Sized>() -> TypeId {
     typeid::of::<T>()
 }
 
-// The checks below turn "this argument cannot be a key" into an error on the
-// argument itself, in words, rather than on the macro's internals. The macro
-// calls them with the argument's type, spanned at the argument.
+// The traits below turn "this argument cannot be a key" into an error on the
+// argument itself, in words, rather than on the macro's internals: the macro
+// calls the check functions at the end with each argument's type, spanned at
+// the argument. (rustc still goes on to report the same fault through the
+// internals that use the argument; the first error is the one that explains.)
 
-/// An argument type that can be hashed into a key.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be part of a cache key: it is not `Hash`",
-    label = "this argument is part of the cache key, so its type must implement `Hash`",
-    note = "derive or implement `Hash`, or leave the argument out of the key with `#[memoize(ignore = [name])]`"
-)]
-pub trait KeyHash {}
-impl<T: ?Sized + core::hash::Hash> KeyHash for T {}
+macro_rules! checks {
+    ($($(#[$attr:meta])* $name:ident: $($bound:ident)::+ $(, ?$sized:ident)?;)*) => {$(
+        $(#[$attr])*
+        pub trait $name {}
+        impl<T: $(?$sized +)? $($bound)::+> $name for T {}
+    )*};
+}
 
-/// An argument type that keys can be compared by.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be part of a cache key: it is not `Eq`",
-    label = "this argument is part of the cache key, so its type must implement `Eq`",
-    note = "derive or implement `PartialEq` and `Eq`, or leave the argument out of the key with `#[memoize(ignore = [name])]`"
-)]
-pub trait KeyEq {}
-impl<T: ?Sized + Eq> KeyEq for T {}
+checks! {
+    /// An argument type that can be hashed into a key.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be part of a cache key: it is not `Hash`",
+        label = "this argument is part of the cache key, so its type must implement `Hash`",
+        note = "derive or implement `Hash`, or leave the argument out of the key with `#[memoize(ignore = [name])]`"
+    )]
+    KeyHash: core::hash::Hash, ?Sized;
 
-/// An argument taken by value, cloned into the key on a miss.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be part of a cache key: it is not `Clone`",
-    label = "this argument is part of the cache key, which keeps a clone of it, so its type must implement `Clone`",
-    note = "derive or implement `Clone`, or leave the argument out of the key with `#[memoize(ignore = [name])]`"
-)]
-pub trait KeyClone {}
-impl<T: Clone> KeyClone for T {}
+    /// An argument type that keys can be compared by.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be part of a cache key: it is not `Eq`",
+        label = "this argument is part of the cache key, so its type must implement `Eq`",
+        note = "derive or implement `PartialEq` and `Eq`, or leave the argument out of the key with `#[memoize(ignore = [name])]`"
+    )]
+    KeyEq: Eq, ?Sized;
 
-/// An argument taken by reference, whose owned form goes into the key.
-#[diagnostic::on_unimplemented(
-    message = "`&{Self}` cannot be part of a cache key: `{Self}` has no owned form (`ToOwned`)",
-    label = "this argument is part of the cache key, which keeps an owned copy of it",
-    note = "derive or implement `Clone` (which gives `ToOwned`), or leave the argument out of the key with `#[memoize(ignore = [name])]`"
-)]
-pub trait KeyToOwned {}
-impl<T: ?Sized + ToOwned> KeyToOwned for T {}
+    /// An argument taken by value, cloned into the key on a miss.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be part of a cache key: it is not `Clone`",
+        label = "this argument is part of the cache key, which keeps a clone of it, so its type must implement `Clone`",
+        note = "derive or implement `Clone`, or leave the argument out of the key with `#[memoize(ignore = [name])]`"
+    )]
+    KeyClone: Clone;
 
-/// Key and value types live in a cache shared by every thread.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be cached: it is not `Send`, and the cache is shared by every thread",
-    label = "the cache keeps this, and every thread may read it",
-    note = "use a `Send` type (`Arc` instead of `Rc`, `Mutex` instead of `RefCell`)"
-)]
-pub trait Shareable {}
-impl<T: ?Sized + Send> Shareable for T {}
+    /// An argument taken by reference, whose owned form goes into the key.
+    #[diagnostic::on_unimplemented(
+        message = "`&{Self}` cannot be part of a cache key: `{Self}` has no owned form (`ToOwned`)",
+        label = "this argument is part of the cache key, which keeps an owned copy of it",
+        note = "derive or implement `Clone` (which gives `ToOwned`), or leave the argument out of the key with `#[memoize(ignore = [name])]`"
+    )]
+    KeyToOwned: ToOwned, ?Sized;
 
-/// A returned value, cloned out of the cache on every hit.
-#[diagnostic::on_unimplemented(
-    message = "the return type `{Self}` cannot be cached: it is not `Clone`",
-    label = "a hit returns a clone of the cached value, so this type must implement `Clone`",
-    note = "derive or implement `Clone`, or return an `Arc<{Self}>`"
-)]
-pub trait ValueClone {}
-impl<T: Clone> ValueClone for T {}
+    /// Key and value types live in a cache shared by every thread.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be cached: it is not `Send`, and the cache is shared by every thread",
+        label = "the cache keeps this, and every thread may read it",
+        note = "use a `Send` type (`Arc` instead of `Rc`, `Mutex` instead of `RefCell`)"
+    )]
+    Shareable: Send, ?Sized;
+
+    /// A returned value, cloned out of the cache on every hit.
+    #[diagnostic::on_unimplemented(
+        message = "the return type `{Self}` cannot be cached: it is not `Clone`",
+        label = "a hit returns a clone of the cached value, so this type must implement `Clone`",
+        note = "derive or implement `Clone`, or return an `Arc<{Self}>`"
+    )]
+    ValueClone: Clone;
+}
 
 /// Checks an argument taken by value.
 pub const fn by_value_arg<T: KeyHash + KeyEq + KeyClone + Shareable>() {}
 
 /// Checks an argument taken by reference.
-pub const fn by_ref_arg<T: ?Sized + KeyHash + KeyEq + KeyToOwned>() {}
+pub const fn by_ref_arg<T: ?Sized + KeyHash + KeyEq + KeyToOwned + Shareable>() {}
 
 /// Checks the return type.
 pub const fn value<T: ValueClone + Shareable>() {}

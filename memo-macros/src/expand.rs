@@ -145,11 +145,16 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         }
     }
 
-    let ret = sig::return_type(sig);
+    // Checks of the types, spanned at what they check, so that a missing
+    // trait is reported there first, in words (see `__private`).
     let mut checks = Vec::new();
-    if let syn::ReturnType::Type(_, ty) = &sig.output {
-        checks.push(quote_spanned!(ty.span()=> ::memo::__private::value::<#ret>();));
-    }
+    let ret = match &sig.output {
+        syn::ReturnType::Default => quote!(()),
+        syn::ReturnType::Type(_, ty) => {
+            checks.push(check("value", ty, ty.span()));
+            quote!(#ty)
+        }
+    };
     let (let_key, parts) = if let Some(expr) = &options.key {
         (
             quote!(let #key = #expr;),
@@ -162,12 +167,10 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
             // `x: &T` is viewed as `ByRef(x)` and stored as `T::Owned`; anything
             // else as `ByVal(&x)` and stored as a clone.
             if let syn::Type::Reference(reference) = &arg.ty {
-                let elem = sig::respan(&reference.elem, arg.span);
-                checks.push(quote_spanned!(arg.span=> ::memo::__private::by_ref_arg::<#elem>();));
+                checks.push(check("by_ref_arg", &reference.elem, arg.span));
                 quote!(::memo::__private::ByRef(#name))
             } else {
-                let ty = sig::respan(&arg.ty, arg.span);
-                checks.push(quote_spanned!(arg.span=> ::memo::__private::by_value_arg::<#ty>();));
+                checks.push(check("by_value_arg", &arg.ty, arg.span));
                 quote!(::memo::__private::ByVal(&#name))
             }
         });
@@ -219,21 +222,31 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
     }
 }
 
+/// `__private::check::<ty>();`, every token spanned at `span`, so that the
+/// error of a missing trait points there.
+fn check(check: &str, ty: &syn::Type, span: Span) -> TokenStream {
+    let check = syn::Ident::new(check, span);
+    sig::respan(&quote!(::memo::__private::#check::<#ty>();), span)
+}
+
 /// The handle, `fib_cache()` beside `fib`, with the same visibility and
 /// `#[cfg]`.
 fn handle(item: &ItemFn, options: &Options, valid: bool) -> TokenStream {
     let vis = &item.vis;
-    let name = format_ident!("{}_cache", item.sig.ident);
+    let name = format_ident!("{}_cache", item.sig.ident, span = item.sig.ident.span());
     let cfgs = item.attrs.iter().filter(|attr| is_cfg(attr));
     let doc = format!(
         "The cache of `{}`, made by `#[memoize]`: its statistics with `info()`, emptied with `clear()`.",
         item.sig.ident
     );
     let (site, site_static) = site(item, options, valid);
-    quote! {
+    // Spanned at the function's name, so that an error about the handle (in a
+    // trait impl, where it has no place) points there.
+    quote_spanned! {item.sig.ident.span()=>
         #(#cfgs)*
         #[doc = #doc]
         #[must_use]
+        #[allow(dead_code)] // A function need not use its handle.
         #vis fn #name() -> &'static ::memo::CacheHandle {
             #site_static
             #site.handle()

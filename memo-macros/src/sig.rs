@@ -2,7 +2,7 @@
 //! key, and the signatures `#[memoize]` refuses.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, format_ident};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Error, FnArg, Pat, ReturnType, Signature, Type};
@@ -176,12 +176,4 @@ pub fn respan(tokens: &impl ToTokens, span: Span) -> TokenStream {
             tree
         })
         .collect()
-}
-
-/// `()` for a function that returns nothing.
-pub fn return_type(sig: &Signature) -> TokenStream {
-    match &sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => quote!(#ty),
-    }
 }
