@@ -15,6 +15,7 @@ mod handle;
 mod info;
 mod key;
 mod lru;
+mod shards;
 mod site;
 mod store;
 mod unbounded;

@@ -1,23 +1,31 @@
 //! [`Lru`]: a store that keeps at most `maxsize` entries and evicts the least
 //! recently used.
 //!
-//! The entries live in one `Vec` of nodes linked by `u32` indices into a list
+//! A part of the store is a `Vec` of nodes linked by `u32` indices into a list
 //! from most to least recently used, beside a hashbrown `HashTable` of indices.
 //! Compared with the `lru` crate (one heap node per entry, 68 bytes per
-//! `u64 -> u64` entry), this makes no allocation per entry and takes about 35
+//! `u64 -> u64` entry), this makes no allocation per entry and takes about 36
 //! bytes per entry; and the table looks up a borrowed view of the arguments,
 //! which `lru`'s `Borrow`-based `get` cannot do for several arguments.
+//!
+//! A large store is split by hash into parts with a lock each (see
+//! [`Shards`]), so that hits on different keys do not queue behind one lock.
+//! `maxsize` holds for the whole store, not per part: a count of all entries
+//! decides when to evict, and an insert into a full store evicts the least
+//! recently used entry of the part it goes to. A store of fewer than 128
+//! entries is one part: an exact LRU.
 
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::num::NonZeroUsize;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
-use parking_lot::Mutex;
 
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
+use crate::shards::Shards;
 use crate::store::{Store, StoreError};
 
 /// No node: the end of the list.
@@ -31,6 +39,11 @@ pub const LRU_MAX_ENTRIES: usize = NIL as usize;
 /// the least recently used entry. A hit makes its entry the most recently
 /// used. This is what `#[memoize(maxsize = N)]` uses, and what Python's
 /// `functools.lru_cache(maxsize=N)` does.
+///
+/// A store of 128 entries or more is split into parts by hash, so that threads
+/// scale; `maxsize` still bounds the whole, and the entry evicted is the least
+/// recently used of its part, which for parts of 64 entries and more is close
+/// to the least recently used of all.
 ///
 /// ```
 /// use memo::{Cache, Lru};
@@ -46,8 +59,10 @@ pub const LRU_MAX_ENTRIES: usize = NIL as usize;
 /// assert_eq!(cache.info().maxsize, Some(2));
 /// ```
 pub struct Lru<K, V> {
-    inner: Mutex<Inner<K, V>>,
-    state: RandomState,
+    shards: Shards<Part<K, V>>,
+    /// Entries in all parts, plus slots taken by inserts under way: never more
+    /// than `maxsize`.
+    len: AtomicUsize,
     maxsize: usize,
 }
 
@@ -58,7 +73,8 @@ struct Node<K, V> {
     next: u32,
 }
 
-struct Inner<K, V> {
+/// One part: an exact LRU list over its own entries.
+struct Part<K, V> {
     nodes: Vec<Node<K, V>>,
     table: HashTable<u32>,
     /// Most recently used.
@@ -76,25 +92,32 @@ impl<K, V> Lru<K, V> {
     /// with `maxsize`.
     #[must_use]
     pub fn new(maxsize: NonZeroUsize) -> Self {
+        let maxsize = maxsize.get().min(LRU_MAX_ENTRIES);
+        Self::with_parts(maxsize, Shards::<Part<K, V>>::for_maxsize(maxsize))
+    }
+
+    fn with_parts(maxsize: usize, parts: usize) -> Self {
         Lru {
-            inner: Mutex::new(Inner {
-                nodes: Vec::new(),
-                table: HashTable::new(),
-                head: NIL,
-                tail: NIL,
-                hits: 0,
-                misses: 0,
-            }),
-            state: RandomState::default(),
-            maxsize: maxsize.get().min(LRU_MAX_ENTRIES),
+            shards: Shards::new(parts, Part::new),
+            len: AtomicUsize::new(0),
+            maxsize,
         }
+    }
+
+    /// Takes a slot for a new entry if the store is not full.
+    fn reserve(&self) -> bool {
+        self.len
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.maxsize).then_some(n + 1)
+            })
+            .is_ok()
     }
 }
 
 impl<K, V> fmt::Debug for Lru<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lru")
-            .field("len", &self.inner.lock().nodes.len())
+            .field("len", &self.len.load(Ordering::Relaxed))
             .field("maxsize", &self.maxsize)
             .finish_non_exhaustive()
     }
@@ -111,7 +134,18 @@ fn idx(i: usize) -> u32 {
     i as u32
 }
 
-impl<K, V> Inner<K, V> {
+impl<K, V> Part<K, V> {
+    fn new() -> Self {
+        Part {
+            nodes: Vec::new(),
+            table: HashTable::new(),
+            head: NIL,
+            tail: NIL,
+            hits: 0,
+            misses: 0,
+        }
+    }
+
     fn unlink(&mut self, i: u32) {
         let Node { prev, next, .. } = self.nodes[i as usize];
         match prev {
@@ -152,11 +186,81 @@ impl<K, V> Inner<K, V> {
     }
 }
 
-impl<K: Hash, V> Lru<K, V> {
-    fn index(&self, inner: &mut Inner<K, V>, hash: u64, i: u32) {
-        let Inner { nodes, table, .. } = inner;
-        let state = &self.state;
+impl<K: Hash + Eq, V> Part<K, V> {
+    #[inline]
+    fn find(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
+        let nodes = &self.nodes;
+        self.table
+            .find(hash, |&j| matches(&nodes[j as usize].key))
+            .copied()
+    }
+
+    fn index(&mut self, state: &RandomState, hash: u64, i: u32) {
+        let Part { nodes, table, .. } = self;
         table.insert_unique(hash, i, |&j| state.hash_one(&nodes[j as usize].key));
+    }
+
+    /// Adds an entry as the most recently used.
+    fn push(&mut self, state: &RandomState, hash: u64, key: K, value: V) {
+        let i = idx(self.nodes.len());
+        self.nodes.push(Node {
+            key,
+            value,
+            prev: NIL,
+            next: NIL,
+        });
+        self.push_front(i);
+        self.index(state, hash, i);
+    }
+
+    /// Gives the least recently used node to a new entry, the most recently
+    /// used now; returns what it held. The part must not be empty.
+    fn replace_tail(&mut self, state: &RandomState, hash: u64, key: K, value: V) -> (K, V) {
+        let t = self.tail;
+        let old_hash = state.hash_one(&self.nodes[t as usize].key);
+        self.unindex(old_hash, t);
+        let node = &mut self.nodes[t as usize];
+        let old = (
+            core::mem::replace(&mut node.key, key),
+            core::mem::replace(&mut node.value, value),
+        );
+        self.touch(t);
+        self.index(state, hash, t);
+        old
+    }
+
+    /// Removes node `i`, whose index is already out of the table, and keeps
+    /// the nodes dense: the last node moves into the hole.
+    fn remove_at(&mut self, state: &RandomState, i: u32) -> Node<K, V> {
+        self.unlink(i);
+        let last = idx(self.nodes.len() - 1);
+        if i != last {
+            let last_hash = state.hash_one(&self.nodes[last as usize].key);
+            if let Ok(entry) = self.table.find_entry(last_hash, |&j| j == last) {
+                *entry.into_mut() = i;
+            }
+            let Node { prev, next, .. } = self.nodes[last as usize];
+            match prev {
+                NIL => self.head = i,
+                p => self.nodes[p as usize].next = i,
+            }
+            match next {
+                NIL => self.tail = i,
+                n => self.nodes[n as usize].prev = i,
+            }
+        }
+        self.nodes.swap_remove(i as usize)
+    }
+
+    /// Removes the least recently used node, if any.
+    fn pop_tail(&mut self, state: &RandomState) -> Option<Node<K, V>> {
+        let t = self.tail;
+        if t == NIL {
+            return None;
+        }
+        let hash = state.hash_one(&self.nodes[t as usize].key);
+        self.unindex(hash, t);
+        Some(self.remove_at(state, t))
     }
 }
 
@@ -170,63 +274,72 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        let hash = hash_view(&self.state, key);
-        let mut inner = self.inner.lock();
-        let nodes = &inner.nodes;
-        let Some(&i) = inner.table.find(hash, |&j| key.matches(&nodes[j as usize].key)) else {
-            inner.misses += 1;
+        let hash = hash_view(self.shards.hasher(), key);
+        let mut part = self.shards.lock(self.shards.index(hash));
+        let Some(i) = part.find(hash, |k| key.matches(k)) else {
+            part.misses += 1;
             return Ok(None);
         };
-        inner.hits += 1;
-        inner.touch(i);
-        Ok(Some(inner.nodes[i as usize].value.clone()))
+        part.hits += 1;
+        part.touch(i);
+        Ok(Some(part.nodes[i as usize].value.clone()))
     }
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
-        let hash = self.state.hash_one(&key);
-        let mut guard = self.inner.lock();
-        let inner = &mut *guard;
-        let nodes = &inner.nodes;
+        let state = self.shards.hasher();
+        let hash = state.hash_one(&key);
+        let home = self.shards.index(hash);
+        let mut part = self.shards.lock(home);
         // What the insert displaces is dropped after the lock is released, so
         // that a value's `Drop` may use this cache.
-        let displaced;
-        if let Some(&i) = inner.table.find(hash, |&j| nodes[j as usize].key == key) {
-            inner.touch(i);
-            displaced = (
-                None,
-                Some(core::mem::replace(&mut inner.nodes[i as usize].value, value)),
-            );
-        } else if inner.nodes.len() < self.maxsize {
-            if inner.nodes.len() == inner.nodes.capacity() {
-                // Grow by doubling, but never past maxsize.
-                let room = inner.nodes.len().max(4).min(self.maxsize - inner.nodes.len());
-                inner.nodes.reserve_exact(room);
-            }
-            let i = idx(inner.nodes.len());
-            inner.nodes.push(Node {
-                key,
-                value,
-                prev: NIL,
-                next: NIL,
-            });
-            inner.push_front(i);
-            self.index(inner, hash, i);
-            displaced = (None, None);
-        } else {
-            // Full: the least recently used node takes the new entry.
-            let t = inner.tail;
-            let old_hash = self.state.hash_one(&inner.nodes[t as usize].key);
-            inner.unindex(old_hash, t);
-            let node = &mut inner.nodes[t as usize];
-            displaced = (
-                Some(core::mem::replace(&mut node.key, key)),
-                Some(core::mem::replace(&mut node.value, value)),
-            );
-            inner.touch(t);
-            self.index(inner, hash, t);
+        if let Some(i) = part.find(hash, |k| *k == key) {
+            part.touch(i);
+            let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
+            drop(part);
+            drop(old);
+            return Ok(());
         }
-        drop(guard);
-        drop(displaced);
+        if self.reserve() {
+            part.push(state, hash, key, value);
+            return Ok(());
+        }
+        if part.tail != NIL {
+            // Full: this part's least recently used node takes the new entry.
+            let old = part.replace_tail(state, hash, key, value);
+            drop(part);
+            drop(old);
+            return Ok(());
+        }
+        // Full, and this part is empty: free a slot in another part, one lock
+        // at a time, then come back. The slot passes from one part to the
+        // other, so the count never exceeds `maxsize`.
+        drop(part);
+        let mut freed = None;
+        for step in 1..self.shards.len() {
+            let mut other = self.shards.lock((home + step) % self.shards.len());
+            if let Some(node) = other.pop_tail(state) {
+                freed = Some(node);
+                break;
+            }
+        }
+        if freed.is_none() && !self.reserve() {
+            // Every part is empty and yet the count is full: other inserts
+            // hold the slots. Keeping this value is not worth waiting for them.
+            return Ok(());
+        }
+        let mut part = self.shards.lock(home);
+        if let Some(i) = part.find(hash, |k| *k == key) {
+            // Inserted meanwhile by another thread: replace, and give the slot back.
+            part.touch(i);
+            let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            drop(part);
+            drop((old, freed));
+            return Ok(());
+        }
+        part.push(state, hash, key, value);
+        drop(part);
+        drop(freed);
         Ok(())
     }
 
@@ -234,56 +347,39 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        let hash = hash_view(&self.state, key);
-        let mut guard = self.inner.lock();
-        let inner = &mut *guard;
-        let nodes = &inner.nodes;
-        let Ok(entry) = inner
+        let state = self.shards.hasher();
+        let hash = hash_view(state, key);
+        let mut guard = self.shards.lock(self.shards.index(hash));
+        let part = &mut *guard;
+        let nodes = &part.nodes;
+        let Ok(entry) = part
             .table
             .find_entry(hash, |&j| key.matches(&nodes[j as usize].key))
         else {
             return Ok(false);
         };
         let (i, _) = entry.remove();
-        inner.unlink(i);
-        // Keep the nodes dense: the last node moves into the hole.
-        let last = idx(inner.nodes.len() - 1);
-        if i != last {
-            let last_hash = self.state.hash_one(&inner.nodes[last as usize].key);
-            if let Ok(entry) = inner.table.find_entry(last_hash, |&j| j == last) {
-                *entry.into_mut() = i;
-            }
-            let Node { prev, next, .. } = inner.nodes[last as usize];
-            match prev {
-                NIL => inner.head = i,
-                p => inner.nodes[p as usize].next = i,
-            }
-            match next {
-                NIL => inner.tail = i,
-                n => inner.nodes[n as usize].prev = i,
-            }
-        }
-        let removed = inner.nodes.swap_remove(i as usize);
+        let removed = part.remove_at(state, i);
+        self.len.fetch_sub(1, Ordering::AcqRel);
         drop(guard);
         drop(removed);
         Ok(true)
     }
 
     fn clear(&self) -> Result<(), StoreError> {
-        let mut inner = self.inner.lock();
-        let nodes = core::mem::take(&mut inner.nodes);
-        inner.table = HashTable::new();
-        inner.head = NIL;
-        inner.tail = NIL;
-        inner.hits = 0;
-        inner.misses = 0;
-        drop(inner);
-        drop(nodes);
+        let mut old = Vec::new();
+        self.shards.each(|part| {
+            let nodes = core::mem::take(&mut part.nodes);
+            self.len.fetch_sub(nodes.len(), Ordering::AcqRel);
+            old.push(nodes);
+            *part = Part::new();
+        });
+        drop(old);
         Ok(())
     }
 
     fn len(&self) -> usize {
-        self.inner.lock().nodes.len()
+        self.len.load(Ordering::Acquire)
     }
 
     fn maxsize(&self) -> Option<usize> {
@@ -293,13 +389,16 @@ where
     const COUNTS_LOOKUPS: bool = true;
 
     fn info(&self) -> CacheInfo {
-        let inner = self.inner.lock();
-        CacheInfo {
-            hits: inner.hits,
-            misses: inner.misses,
+        let mut info = CacheInfo {
             maxsize: Some(self.maxsize),
-            currsize: inner.nodes.len(),
-        }
+            ..CacheInfo::default()
+        };
+        self.shards.each(|part| {
+            info.hits += part.hits;
+            info.misses += part.misses;
+        });
+        info.currsize = self.len();
+        info
     }
 }
 
@@ -354,10 +453,43 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn a_split_store_keeps_maxsize_for_the_whole_and_a_working_set_of_maxsize_stays() {
+        let lru: Lru<u32, u32> = Lru::new(NonZeroUsize::new(1000).unwrap());
+        assert!(lru.shards.len() > 1);
+        for k in 0..1000 {
+            lru.insert(k, k * 2).unwrap();
+        }
+        assert_eq!(lru.len(), 1000);
+        // Every key of a working set of exactly maxsize is still there.
+        for k in 0..1000 {
+            assert_eq!(lru.get(&Exact(&k)).unwrap(), Some(k * 2));
+        }
+        for k in 1000..5000 {
+            lru.insert(k, k * 2).unwrap();
+            assert!(lru.len() <= 1000);
+        }
+        assert_eq!(lru.len(), 1000);
+        let mut present = 0;
+        for k in 0..5000 {
+            if let Some(v) = lru.get(&Exact(&k)).unwrap() {
+                assert_eq!(v, k * 2);
+                present += 1;
+            }
+        }
+        assert_eq!(present, 1000);
+        let mut sizes = 0;
+        lru.shards.each(|part| sizes += part.nodes.len());
+        assert_eq!(sizes, 1000);
+        lru.clear().unwrap();
+        assert_eq!(lru.len(), 0);
+    }
+
     proptest! {
         #[test]
         fn behaves_as_a_strict_lru(maxsize in 1..12_usize, ops in proptest::collection::vec(op(), 0..300)) {
             let lru: Lru<u8, u32> = Lru::new(NonZeroUsize::new(maxsize).unwrap());
+            assert_eq!(lru.shards.len(), 1, "a small store is one exact LRU");
             let mut model = Model { maxsize, order: VecDeque::new() };
             for op in ops {
                 match op {
@@ -376,7 +508,7 @@ mod tests {
                 prop_assert!(lru.len() <= maxsize);
             }
             // The recency order matches too, walked from the most recent.
-            let inner = lru.inner.lock();
+            let inner = lru.shards.lock(0);
             let mut walked = Vec::new();
             let mut i = inner.head;
             while i != NIL {

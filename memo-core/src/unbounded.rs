@@ -3,13 +3,12 @@
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
-use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
-use parking_lot::Mutex;
 
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
+use crate::shards::{DEFAULT_SHARDS, Shards};
 use crate::store::{Store, StoreError};
 
 /// A store with no size limit: every value stays until it is removed or the
@@ -17,8 +16,10 @@ use crate::store::{Store, StoreError};
 /// arguments (`fib(n)` for `n < 100`), where the set of keys, not the cache,
 /// limits memory.
 ///
-/// Entries live in one hash table (hashbrown's, hashed with a per-store seeded
-/// foldhash) behind a short lock that is never held while a function body runs.
+/// Entries live in hashbrown tables, hashed with a per-store seeded foldhash
+/// and split by hash into independently locked parts, so that threads on
+/// different keys rarely meet on a lock. No lock is held while a function body
+/// runs.
 ///
 /// ```
 /// use memo::{Cache, Unbounded};
@@ -29,11 +30,10 @@ use crate::store::{Store, StoreError};
 /// assert_eq!(squares.info().currsize, 1);
 /// ```
 pub struct Unbounded<K, V> {
-    inner: Mutex<Inner<K, V>>,
-    state: RandomState,
+    shards: Shards<Part<K, V>>,
 }
 
-struct Inner<K, V> {
+struct Part<K, V> {
     table: HashTable<(K, V)>,
     /// Counted under the lock that a lookup takes anyway: exact, and free.
     hits: u64,
@@ -45,12 +45,11 @@ impl<K, V> Unbounded<K, V> {
     #[must_use]
     pub fn new() -> Self {
         Unbounded {
-            inner: Mutex::new(Inner {
+            shards: Shards::new(DEFAULT_SHARDS, || Part {
                 table: HashTable::new(),
                 hits: 0,
                 misses: 0,
             }),
-            state: RandomState::default(),
         }
     }
 }
@@ -63,8 +62,10 @@ impl<K, V> Default for Unbounded<K, V> {
 
 impl<K, V> fmt::Debug for Unbounded<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut len = 0;
+        self.shards.each(|part| len += part.table.len());
         f.debug_struct("Unbounded")
-            .field("len", &self.inner.lock().table.len())
+            .field("len", &len)
             .finish_non_exhaustive()
     }
 }
@@ -79,25 +80,25 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        let hash = hash_view(&self.state, key);
-        let mut inner = self.inner.lock();
-        let found = inner
+        let hash = hash_view(self.shards.hasher(), key);
+        let mut part = self.shards.lock(self.shards.index(hash));
+        let found = part
             .table
             .find(hash, |(k, _)| key.matches(k))
             .map(|(_, v)| v.clone());
         if found.is_some() {
-            inner.hits += 1;
+            part.hits += 1;
         } else {
-            inner.misses += 1;
+            part.misses += 1;
         }
         Ok(found)
     }
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
-        let hash = self.state.hash_one(&key);
-        let mut inner = self.inner.lock();
-        let state = &self.state;
-        let replaced = match inner
+        let hash = self.shards.hash_one(&key);
+        let mut part = self.shards.lock(self.shards.index(hash));
+        let state = self.shards.hasher();
+        let replaced = match part
             .table
             .entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k))
         {
@@ -107,7 +108,7 @@ where
                 None
             }
         };
-        drop(inner);
+        drop(part);
         // A replaced value is dropped after the lock is released, so that its
         // `Drop` may use this cache.
         drop(replaced);
@@ -118,39 +119,42 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        let hash = hash_view(&self.state, key);
-        let mut inner = self.inner.lock();
-        let removed = match inner.table.find_entry(hash, |(k, _)| key.matches(k)) {
+        let hash = hash_view(self.shards.hasher(), key);
+        let mut part = self.shards.lock(self.shards.index(hash));
+        let removed = match part.table.find_entry(hash, |(k, _)| key.matches(k)) {
             Ok(entry) => Some(entry.remove().0),
             Err(_) => None,
         };
-        drop(inner);
+        drop(part);
         Ok(removed.is_some())
     }
 
     fn clear(&self) -> Result<(), StoreError> {
-        let mut inner = self.inner.lock();
-        let old = core::mem::take(&mut inner.table);
-        inner.hits = 0;
-        inner.misses = 0;
-        drop(inner);
+        let mut old = Vec::new();
+        self.shards.each(|part| {
+            old.push(core::mem::take(&mut part.table));
+            part.hits = 0;
+            part.misses = 0;
+        });
         drop(old);
         Ok(())
     }
 
     fn len(&self) -> usize {
-        self.inner.lock().table.len()
+        let mut len = 0;
+        self.shards.each(|part| len += part.table.len());
+        len
     }
 
     const COUNTS_LOOKUPS: bool = true;
 
     fn info(&self) -> CacheInfo {
-        let inner = self.inner.lock();
-        CacheInfo {
-            hits: inner.hits,
-            misses: inner.misses,
-            maxsize: None,
-            currsize: inner.table.len(),
-        }
+        let mut info = CacheInfo::default();
+        self.shards.each(|part| {
+            info.hits += part.hits;
+            info.misses += part.misses;
+            info.currsize += part.table.len();
+        });
+        info
     }
 }
