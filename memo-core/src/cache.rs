@@ -5,7 +5,9 @@ use core::fmt;
 use core::hash::Hash;
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
 
+use crate::flight::{Flight, Flights, Turn};
 use crate::info::CacheInfo;
 use crate::key::{Exact, KeyView};
 use crate::store::Store;
@@ -13,8 +15,18 @@ use crate::unbounded::Unbounded;
 
 /// A cache from keys `K` to values `V`, kept in a [`Store`] `S`, with hit and
 /// miss counts (kept by the store where it [counts them](Store::COUNTS_LOOKUPS)
-/// under its own lock, else here). `#[memoize]` makes one per function (per instantiation, for a
-/// generic function); it can also be used by hand.
+/// under its own lock, else here). `#[memoize]` makes one per function (per
+/// instantiation, for a generic function); it can also be used by hand.
+///
+/// # Single-flight
+///
+/// When threads miss the same key at once, one of them computes the value and
+/// the others wait for it and receive it; threads on other keys never wait.
+/// A thread that calls back into the cache for the key it is computing (which
+/// is infinite recursion) panics with a message that says so rather than
+/// waiting for itself. If the computing body panics, the panic goes to its
+/// caller and one of the waiting threads computes the value instead. Turn it
+/// off with [`single_flight(false)`](Cache::single_flight) (`#[memoize(single_flight = false)]`).
 ///
 /// ```
 /// use memo::{Cache, Lru};
@@ -29,18 +41,37 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     store: S,
     hits: AtomicU64,
     misses: AtomicU64,
+    /// Second looks into a store that counts lookups (one call, two counts).
+    rechecks: AtomicU64,
+    /// The keys being computed, made on the first miss.
+    flights: OnceLock<Flights<K, V>>,
+    single_flight: bool,
+    pub(crate) name: &'static str,
     types: PhantomData<fn(K) -> V>,
 }
 
 impl<K, V, S> Cache<K, V, S> {
-    /// A cache over `store`, with zero counts.
+    /// A cache over `store`, with zero counts and single-flight on.
     pub const fn new(store: S) -> Self {
         Cache {
             store,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            rechecks: AtomicU64::new(0),
+            flights: OnceLock::new(),
+            single_flight: true,
+            name: "cache",
             types: PhantomData,
         }
+    }
+
+    /// Turns single-flight on (the default) or off. Off, threads that miss the
+    /// same key at once each run the body, and each stores its value: right for
+    /// a body so cheap that waiting costs more than running it.
+    #[must_use]
+    pub const fn single_flight(mut self, on: bool) -> Self {
+        self.single_flight = on;
+        self
     }
 
     /// The store, for what only it can tell.
@@ -67,13 +98,19 @@ where
     /// Looks `view` up. A hit counts and returns the value; a miss counts and
     /// returns a [`Miss`] that holds the owned key, to be completed with the
     /// value. The owned key is built here, before the caller's arguments move
-    /// into the function body.
+    /// into the function body. With single-flight, a miss on a key that
+    /// another thread is computing waits for it and returns its value.
     ///
     /// A store that fails to answer is a miss.
     ///
     /// # Errors
     ///
-    /// A miss is the `Err`: complete it with the value.
+    /// A miss that this caller must compute is the `Err`: complete it with the
+    /// value.
+    ///
+    /// # Panics
+    ///
+    /// If this thread is computing `view` already (infinite recursion).
     #[inline]
     pub fn lookup<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, V, S>>
     where
@@ -90,21 +127,43 @@ where
             // The store could not answer: a miss it did not count.
             Err(_) => false,
         };
-        Err(self.miss(view, counted))
+        self.miss(view, counted)
     }
 
     #[cold]
     #[inline(never)]
-    fn miss<Q>(&self, view: &Q, counted: bool) -> Miss<'_, K, V, S>
+    fn miss<Q>(&self, view: &Q, counted: bool) -> Result<V, Miss<'_, K, V, S>>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         if !counted {
             self.misses.fetch_add(1, Relaxed);
         }
-        Miss {
-            cache: self,
-            key: view.to_owned_key(),
+        if !self.single_flight {
+            return Err(Miss {
+                cache: self,
+                key: Some(view.to_owned_key()),
+                flight: None,
+            });
+        }
+        let recheck = || {
+            let found = self.store.get(view);
+            if S::COUNTS_LOOKUPS {
+                self.rechecks.fetch_add(1, Relaxed);
+            }
+            found.ok().flatten()
+        };
+        match self
+            .flights
+            .get_or_init(Flights::new)
+            .enter(view, self.name, recheck)
+        {
+            Turn::Value(value) => Ok(value),
+            Turn::Compute(flight, key) => Err(Miss {
+                cache: self,
+                key: Some(key),
+                flight: Some(flight),
+            }),
         }
     }
 
@@ -118,9 +177,12 @@ where
 impl<K, V, S: Store<K, V>> Cache<K, V, S> {
     /// Hits, misses, maxsize and current size.
     pub fn info(&self) -> CacheInfo {
+        let rechecks = self.rechecks.load(Relaxed);
         let mut info = self.store.info();
         info.hits += self.hits.load(Relaxed);
-        info.misses += self.misses.load(Relaxed);
+        // Each recheck counted a second lookup for one call: the first was a
+        // miss, so one miss too many.
+        info.misses = (info.misses + self.misses.load(Relaxed)).saturating_sub(rechecks);
         info
     }
 
@@ -130,6 +192,7 @@ impl<K, V, S: Store<K, V>> Cache<K, V, S> {
         let _ = self.store.clear();
         self.hits.store(0, Relaxed);
         self.misses.store(0, Relaxed);
+        self.rechecks.store(0, Relaxed);
     }
 
     /// The number of entries.
@@ -151,20 +214,40 @@ impl<K, V, S: Store<K, V>> fmt::Debug for Cache<K, V, S> {
     }
 }
 
-/// A lookup that missed: holds the owned key until the caller has computed the
-/// value and hands it to [`complete`](Miss::complete).
+/// A lookup that missed: holds the owned key (and, with single-flight, the
+/// claim on it) until the caller has computed the value and hands it to
+/// [`complete`](Miss::complete). Dropped without completing (the body
+/// panicked), it gives the claim up, and a thread waiting for the key computes
+/// it instead.
 #[must_use = "a miss does nothing until it is completed with the value"]
 pub struct Miss<'c, K, V, S> {
     cache: &'c Cache<K, V, S>,
-    key: K,
+    key: Option<K>,
+    flight: Option<Flight>,
 }
 
-impl<K, V: Clone, S: Store<K, V>> Miss<'_, K, V, S> {
-    /// Stores a clone of `value` under the missed key and returns `value`. A
-    /// store that fails to keep it changes nothing for the caller.
+impl<K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'_, K, V, S> {
+    /// Stores a clone of `value` under the missed key, hands it to the threads
+    /// that wait for it, and returns `value`. A store that fails to keep it
+    /// changes nothing for the caller.
     #[inline]
-    pub fn complete(self, value: V) -> V {
-        let _ = self.cache.store.insert(self.key, value.clone());
+    pub fn complete(mut self, value: V) -> V {
+        if let Some(key) = self.key.take() {
+            // Stored before the claim is settled: a thread that misses now
+            // finds either the claim or the value.
+            let _ = self.cache.store.insert(key, value.clone());
+        }
+        if let (Some(flight), Some(flights)) = (self.flight.take(), self.cache.flights.get()) {
+            flights.done(&flight, &value);
+        }
         value
+    }
+}
+
+impl<K, V, S> Drop for Miss<'_, K, V, S> {
+    fn drop(&mut self) {
+        if let (Some(flight), Some(flights)) = (self.flight.take(), self.cache.flights.get()) {
+            flights.abandon(&flight);
+        }
     }
 }

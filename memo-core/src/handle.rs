@@ -72,8 +72,8 @@ trait ErasedCache: Send + Sync {
 
 impl<K, V, S> ErasedCache for Cache<K, V, S>
 where
-    K: Hash + Eq + Clone + 'static,
-    V: Clone,
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send,
     S: Store<K, V>,
 {
     fn info(&self) -> CacheInfo {
@@ -166,7 +166,7 @@ impl CacheHandle {
     pub fn instance<K, V, S>(
         &'static self,
         args: Option<TypeId>,
-        make: impl FnOnce() -> S,
+        make: impl FnOnce() -> Cache<K, V, S>,
     ) -> &'static Cache<K, V, S>
     where
         K: Hash + Eq + Clone + Send + 'static,
@@ -188,7 +188,7 @@ impl CacheHandle {
     fn instance_slow<K, V, S>(
         &'static self,
         args: Option<TypeId>,
-        make: impl FnOnce() -> S,
+        make: impl FnOnce() -> Cache<K, V, S>,
     ) -> &'static Cache<K, V, S>
     where
         K: Hash + Eq + Clone + Send + 'static,
@@ -205,7 +205,8 @@ impl CacheHandle {
             return cache;
         }
         // The store is made outside the lock: `make` is the user's code.
-        let fresh = Box::new(Cache::new(make()));
+        let mut fresh = Box::new(make());
+        fresh.name = self.name;
         let mut all = self.all.write();
         if let Some(cache) = find(&all) {
             return cache;

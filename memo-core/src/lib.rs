@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod flight;
 mod handle;
 mod info;
 mod key;

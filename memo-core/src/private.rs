@@ -9,12 +9,13 @@ use crate::store::Store;
 use crate::{Cache, CacheHandle, Miss};
 
 /// Looks the call's view up in the function's cache (made by `make` on the
-/// first call of each instantiation).
+/// first call of each instantiation). A thread that waited for another's
+/// computation of the key gets its value here, as `Ok`.
 #[inline]
 pub fn lookup<Q, V, S>(
     handle: &'static CacheHandle,
     args: Option<TypeId>,
-    make: impl FnOnce() -> S,
+    make: impl FnOnce() -> Cache<Q::Owned, V, S>,
     view: &Q,
 ) -> Result<V, Miss<'static, Q::Owned, V, S>>
 where

@@ -10,10 +10,11 @@ mod kw {
     syn::custom_keyword!(typed);
     syn::custom_keyword!(store);
     syn::custom_keyword!(ignore);
+    syn::custom_keyword!(single_flight);
 }
 
-const VALID: &str =
-    "the options are `maxsize = N`, `key = expr`, `typed`, `ignore = [arg, ...]` and `store = expr`";
+const VALID: &str = "the options are `maxsize = N`, `key = expr`, `typed`, `ignore = [arg, ...]`, \
+                     `store = expr` and `single_flight = false`";
 
 /// Everything the attribute said, each option at most once.
 #[derive(Default)]
@@ -28,6 +29,9 @@ pub struct Options {
     pub store: Option<Expr>,
     /// `ignore = [a, b]`: arguments left out of the key.
     pub ignore: Option<Vec<syn::Ident>>,
+    /// `single_flight = false`: threads that miss one key at once each run
+    /// the body.
+    pub single_flight: Option<syn::LitBool>,
 }
 
 impl Options {
@@ -93,6 +97,20 @@ impl Options {
             let token: kw::ignore = input.parse()?;
             let names = ignore_list(input)?;
             set(&mut self.ignore, names, token.span, "ignore", report);
+        } else if lookahead.peek(kw::single_flight) {
+            let token: kw::single_flight = input.parse()?;
+            let value = value_of(input, "single_flight", "single_flight = false")?;
+            match value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Bool(on), ..
+                }) => {
+                    set(&mut self.single_flight, on, token.span, "single_flight", report);
+                }
+                other => report(Error::new_spanned(
+                    other,
+                    "`single_flight` takes `true` or `false`, like `single_flight = false`",
+                )),
+            }
         } else if lookahead.peek(kw::typed) {
             let token: kw::typed = input.parse()?;
             if input.peek(Token![=]) {

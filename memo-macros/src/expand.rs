@@ -134,6 +134,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
     let key = mixed("__memo_key");
     let value = mixed("__memo_value");
     let miss = mixed("__memo_miss");
+    let make = mixed("__memo_make");
     let (site, site_static) = site(item, options, true);
 
     // The wrapper's signature: each argument bound to a plain name.
@@ -190,6 +191,10 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         }
         (None, None) => quote!(::memo::Unbounded::new()),
     };
+    let single_flight = match &options.single_flight {
+        Some(on) => quote!(#on),
+        None => quote!(true),
+    };
     // The body, with the user's patterns bound again from the wrapper's names.
     let rebind = args.iter().filter_map(|arg| {
         let (pat, name) = (arg.rebind.as_ref()?, &arg.name);
@@ -207,7 +212,8 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
             #(#checks)*
             #let_key
             let #view = ::memo::__private::View((#(#parts,)*));
-            match ::memo::__private::lookup::<_, #ret, _>(#site.handle(), #typed, || #store, &#view) {
+            let #make = || ::memo::Cache::new(#store).single_flight(#single_flight);
+            match ::memo::__private::lookup::<_, #ret, _>(#site.handle(), #typed, #make, &#view) {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#miss) => {
                     #[allow(clippy::redundant_closure_call)]
