@@ -9,7 +9,6 @@
 //! entry, and no lock is held while a body runs.
 
 use core::hash::BuildHasher;
-use std::thread::{self, ThreadId};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -33,6 +32,17 @@ struct Table<K, V> {
     entries: HashTable<Entry<K, V>>,
     /// Numbers the entries of this part, so that a guard finds its own.
     next_id: u64,
+}
+
+/// Which thread: the address of a thread-local, unique among the threads
+/// alive, and cheaper to get than `std::thread::current().id()` (which clones
+/// an `Arc`). A thread's claims are settled before it exits, so an address
+/// reused by a later thread never meets a claim of the earlier one.
+type ThreadId = usize;
+
+fn current_thread() -> ThreadId {
+    thread_local!(static HERE: u8 = const { 0 });
+    HERE.with(|here| core::ptr::from_ref(here).addr())
 }
 
 struct Entry<K, V> {
@@ -102,7 +112,7 @@ impl<K: core::hash::Hash + Eq + Clone, V: Clone> Flights<K, V> {
     {
         let hash = hash_view(&self.state, view);
         let part = self.part(hash);
-        let me = thread::current().id();
+        let me = current_thread();
         let mut table = part.table.lock();
         let Some(entry) = table.entries.find_mut(hash, |e| view.matches(&e.key)) else {
             if let Some(value) = recheck() {
