@@ -14,20 +14,12 @@ const KEYS: u64 = 1_000;
 
 #[memoize]
 fn fib(n: u64) -> u64 {
-    if n < 2 {
-        n
-    } else {
-        fib(n - 1).wrapping_add(fib(n - 2))
-    }
+    if n < 2 { n } else { fib(n - 1).wrapping_add(fib(n - 2)) }
 }
 
 #[memoize(maxsize = 1_000)]
 fn fib_lru(n: u64) -> u64 {
-    if n < 2 {
-        n
-    } else {
-        fib_lru(n - 1).wrapping_add(fib_lru(n - 2))
-    }
+    if n < 2 { n } else { fib_lru(n - 1).wrapping_add(fib_lru(n - 2)) }
 }
 
 /// The baseline: what one writes by hand.
@@ -43,11 +35,7 @@ mod baseline {
         if let Some(&v) = MEMO.lock().get(&n) {
             return v;
         }
-        let v = if n < 2 {
-            n
-        } else {
-            fib(n - 1).wrapping_add(fib(n - 2))
-        };
+        let v = if n < 2 { n } else { fib(n - 1).wrapping_add(fib(n - 2)) };
         MEMO.lock().insert(n, v);
         v
     }
@@ -63,27 +51,17 @@ fn hits(c: &mut Criterion) {
     let mut next = keys();
     group.bench_function("memo unbounded", |b| b.iter(|| fib(black_box(next()))));
     group.bench_function("memo lru(1000)", |b| b.iter(|| fib_lru(black_box(next()))));
-    group.bench_function("baseline Mutex<HashMap>", |b| {
-        b.iter(|| baseline::fib(black_box(next())))
-    });
+    group.bench_function("baseline Mutex<HashMap>", |b| b.iter(|| baseline::fib(black_box(next()))));
     group.finish();
 }
 
 fn misses(c: &mut Criterion) {
     let mut group = c.benchmark_group("fib(90) from an empty cache");
     group.bench_function("memo unbounded", |b| {
-        b.iter_batched(
-            || fib_cache().clear(),
-            |()| fib(black_box(90)),
-            BatchSize::PerIteration,
-        );
+        b.iter_batched(|| fib_cache().clear(), |()| fib(black_box(90)), BatchSize::PerIteration);
     });
     group.bench_function("memo lru(1000)", |b| {
-        b.iter_batched(
-            || fib_lru_cache().clear(),
-            |()| fib_lru(black_box(90)),
-            BatchSize::PerIteration,
-        );
+        b.iter_batched(|| fib_lru_cache().clear(), |()| fib_lru(black_box(90)), BatchSize::PerIteration);
     });
     group.bench_function("baseline Mutex<HashMap>", |b| {
         b.iter_batched(

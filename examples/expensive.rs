@@ -65,9 +65,8 @@ fn main() {
     let mut distinct: Vec<&str> = stream.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
-    let (kept, evicted): (Vec<&str>, Vec<&str>) = distinct
-        .into_iter()
-        .partition(|typo| correct_cache().remove(&typo.to_string()));
+    let (kept, evicted): (Vec<&str>, Vec<&str>) =
+        distinct.into_iter().partition(|typo| correct_cache().remove(&typo.to_string()));
     println!("kept by the LRU: {kept:?}");
     println!("evicted:         {evicted:?}");
 }

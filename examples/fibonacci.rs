@@ -10,11 +10,7 @@ use memo::memoize;
 
 /// Exponential: recomputes every smaller number again and again.
 fn fib_naive(n: u64) -> u64 {
-    if n < 2 {
-        n
-    } else {
-        fib_naive(n - 1) + fib_naive(n - 2)
-    }
+    if n < 2 { n } else { fib_naive(n - 1) + fib_naive(n - 2) }
 }
 
 /// Linear: each `fib(k)` runs once, then comes from the cache.

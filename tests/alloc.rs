@@ -130,10 +130,7 @@ fn hits_do_not_allocate() {
             assert_eq!(by_str(&long), 1024);
             assert_eq!(&*by_bytes(&bytes), "32 bytes");
             assert_eq!(by_string(owned.next().unwrap()), 20);
-            assert_eq!(
-                by_several(1, &long, &bytes, moved.next().unwrap()),
-                1 + 1024 + 32 + 20
-            );
+            assert_eq!(by_several(1, &long, &bytes, moved.next().unwrap()), 1 + 1024 + 32 + 20);
         }
     });
     assert_eq!(hits, 0, "hits allocated");

@@ -9,8 +9,7 @@ use proptest::prelude::*;
 
 /// The plain function: anything deterministic that mixes its arguments.
 fn plain(a: u16, s: &str) -> u64 {
-    s.bytes()
-        .fold(u64::from(a), |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+    s.bytes().fold(u64::from(a), |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
 }
 
 #[memoize]

@@ -20,10 +20,7 @@ mod inner {
 #[test]
 fn the_handle_reports_and_manages_the_cache() {
     let fresh = shout_cache().info();
-    assert_eq!(
-        fresh.to_string(),
-        "CacheInfo(hits=0, misses=0, maxsize=2, currsize=0)"
-    );
+    assert_eq!(fresh.to_string(), "CacheInfo(hits=0, misses=0, maxsize=2, currsize=0)");
     assert!(shout_cache().is_empty());
 
     shout("a");
@@ -31,19 +28,13 @@ fn the_handle_reports_and_manages_the_cache() {
     shout("b");
     shout("c");
     let info = shout_cache().info();
-    assert_eq!(
-        info.to_string(),
-        "CacheInfo(hits=1, misses=3, maxsize=2, currsize=2)"
-    );
+    assert_eq!(info.to_string(), "CacheInfo(hits=1, misses=3, maxsize=2, currsize=2)");
     assert_eq!(shout_cache().len(), 2);
     assert!((info.hit_rate() - 0.25).abs() < 1e-9);
 
     assert!(shout_cache().remove(&String::from("c")));
     assert!(!shout_cache().remove(&String::from("c")));
-    assert!(
-        !shout_cache().remove(&"b"),
-        "a key of another type matches nothing"
-    );
+    assert!(!shout_cache().remove(&"b"), "a key of another type matches nothing");
     assert_eq!(shout_cache().len(), 1);
 
     shout_cache().clear();

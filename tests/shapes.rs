@@ -26,10 +26,7 @@ impl Rect {
 
     #[memoize(maxsize = 16)]
     fn scaled(&self, k: u32) -> Self {
-        Rect {
-            w: self.w * k,
-            h: self.h * k,
-        }
+        Rect { w: self.w * k, h: self.h * k }
     }
 
     /// An associated function without a receiver, naming `Self`.
@@ -81,9 +78,7 @@ fn lookup_user(id: u32, log: &Logger) -> String {
 
 #[test]
 fn ignored_arguments_are_left_out_of_the_key() {
-    let log = Logger {
-        lines: std::sync::Mutex::new(Vec::new()),
-    };
+    let log = Logger { lines: std::sync::Mutex::new(Vec::new()) };
     assert_eq!(lookup_user(7, &log), "user-7");
     assert_eq!(lookup_user(7, &log), "user-7");
     assert_eq!(lookup_user(8, &log), "user-8");

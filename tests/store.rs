@@ -15,18 +15,11 @@ struct Flaky<K, V> {
 
 impl<K, V> Flaky<K, V> {
     fn new(down: &'static AtomicBool) -> Self {
-        Flaky {
-            map: Mutex::new(BTreeMap::new()),
-            down,
-        }
+        Flaky { map: Mutex::new(BTreeMap::new()), down }
     }
 
     fn check(&self) -> Result<(), StoreError> {
-        if self.down.load(SeqCst) {
-            Err(StoreError::new("the store is down"))
-        } else {
-            Ok(())
-        }
+        if self.down.load(SeqCst) { Err(StoreError::new("the store is down")) } else { Ok(()) }
     }
 }
 
@@ -81,10 +74,7 @@ fn a_store_of_ones_own_plugs_in() {
     assert_eq!(cube(3), 27);
     assert_eq!(cube(3), 27);
     let info = cube_cache().info();
-    assert_eq!(
-        (info.hits, info.misses, info.currsize, info.maxsize),
-        (1, 1, 1, Some(1_000))
-    );
+    assert_eq!((info.hits, info.misses, info.currsize, info.maxsize), (1, 1, 1, Some(1_000)));
 
     // Down: every call is a miss that still returns the right value.
     DOWN.store(true, SeqCst);

@@ -17,9 +17,7 @@ fn square(x: u64) -> u64 {
 
 #[test]
 fn threads_share_one_cache() {
-    let handles: Vec<_> = (0..4)
-        .map(|_| thread::spawn(|| (0..100).map(square).sum::<u64>()))
-        .collect();
+    let handles: Vec<_> = (0..4).map(|_| thread::spawn(|| (0..100).map(square).sum::<u64>())).collect();
     for handle in handles {
         assert_eq!(handle.join().unwrap(), (0..100).map(|x| x * x).sum());
     }
@@ -39,9 +37,7 @@ fn slow(x: u64) -> u64 {
     if x == 0 {
         let (entered, release) = GATE.lock().unwrap().take().expect("gate set up");
         entered.send(()).unwrap();
-        release
-            .recv_timeout(WATCHDOG)
-            .expect("the test never released the slow body");
+        release.recv_timeout(WATCHDOG).expect("the test never released the slow body");
     }
     x + 100
 }
@@ -54,9 +50,7 @@ fn a_running_body_does_not_block_other_keys() {
     slow(1); // warm
 
     let slow_call = thread::spawn(|| slow(0));
-    entered_rx
-        .recv_timeout(WATCHDOG)
-        .expect("the slow body never started");
+    entered_rx.recv_timeout(WATCHDOG).expect("the slow body never started");
 
     // The body of `slow(0)` is running now. If it held the cache's lock, these
     // would wait for it; they run on another thread so that a hang fails the
@@ -67,9 +61,7 @@ fn a_running_body_does_not_block_other_keys() {
         let miss = slow(2);
         done_tx.send((hit, miss)).unwrap();
     });
-    let (hit, miss) = done_rx
-        .recv_timeout(WATCHDOG)
-        .expect("calls on other keys waited for a running body");
+    let (hit, miss) = done_rx.recv_timeout(WATCHDOG).expect("calls on other keys waited for a running body");
     assert_eq!((hit, miss), (101, 102));
 
     release_tx.send(()).unwrap();

@@ -140,11 +140,7 @@ where
             self.misses.fetch_add(1, Relaxed);
         }
         if !self.single_flight {
-            return Err(Miss {
-                cache: self,
-                key: Some(view.to_owned_key()),
-                flight: None,
-            });
+            return Err(Miss { cache: self, key: Some(view.to_owned_key()), flight: None });
         }
         let recheck = || {
             let found = self.store.get(view);
@@ -153,17 +149,9 @@ where
             }
             found.ok().flatten()
         };
-        match self
-            .flights
-            .get_or_init(Flights::new)
-            .enter(view, self.name, recheck)
-        {
+        match self.flights.get_or_init(Flights::new).enter(view, self.name, recheck) {
             Turn::Value(value) => Ok(value),
-            Turn::Compute(flight, key) => Err(Miss {
-                cache: self,
-                key: Some(key),
-                flight: Some(flight),
-            }),
+            Turn::Compute(flight, key) => Err(Miss { cache: self, key: Some(key), flight: Some(flight) }),
         }
     }
 
@@ -208,9 +196,7 @@ impl<K, V, S: Store<K, V>> Cache<K, V, S> {
 
 impl<K, V, S: Store<K, V>> fmt::Debug for Cache<K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cache")
-            .field("info", &self.info())
-            .finish_non_exhaustive()
+        f.debug_struct("Cache").field("info", &self.info()).finish_non_exhaustive()
     }
 }
 

@@ -79,17 +79,11 @@ impl<K, V> Flights<K, V> {
     pub(crate) fn new() -> Self {
         let part = || {
             Padded(Part {
-                table: Mutex::new(Table {
-                    entries: HashTable::new(),
-                    next_id: 0,
-                }),
+                table: Mutex::new(Table { entries: HashTable::new(), next_id: 0 }),
                 settled: Condvar::new(),
             })
         };
-        Flights {
-            parts: (0..DEFAULT_SHARDS).map(|_| part()).collect(),
-            state: RandomState::default(),
-        }
+        Flights { parts: (0..DEFAULT_SHARDS).map(|_| part()).collect(), state: RandomState::default() }
     }
 
     #[allow(clippy::cast_possible_truncation, reason = "masked to the number of parts")]
@@ -186,11 +180,8 @@ impl<K, V> Flights<K, V> {
             return;
         };
         if entry.waiters == 0 {
-            let removed = table
-                .entries
-                .find_entry(flight.hash, |e| e.id == flight.id)
-                .ok()
-                .map(|e| e.remove().0);
+            let removed =
+                table.entries.find_entry(flight.hash, |e| e.id == flight.id).ok().map(|e| e.remove().0);
             drop(table);
             // The key is the user's type: dropped after the lock is released.
             drop(removed);
@@ -218,16 +209,8 @@ where
 {
     let id = table.next_id;
     table.next_id += 1;
-    let entry = Entry {
-        key,
-        id,
-        owner,
-        waiters: 0,
-        state: State::Running,
-    };
-    table
-        .entries
-        .insert_unique(hash, entry, |e| state.hash_one(&e.key));
+    let entry = Entry { key, id, owner, waiters: 0, state: State::Running };
+    table.entries.insert_unique(hash, entry, |e| state.hash_one(&e.key));
     Flight { hash, id }
 }
 

@@ -97,12 +97,7 @@ impl CacheHandle {
     /// A handle with no cache yet. `maxsize` is reported by
     /// [`info`](Self::info) until the first call.
     pub(crate) const fn new(name: &'static str, maxsize: Option<NonZeroUsize>) -> Self {
-        CacheHandle {
-            name,
-            maxsize,
-            first: OnceLock::new(),
-            all: RwLock::new(Vec::new()),
-        }
+        CacheHandle { name, maxsize, first: OnceLock::new(), all: RwLock::new(Vec::new()) }
     }
 
     /// The name of the function.
@@ -115,10 +110,7 @@ impl CacheHandle {
     /// counts of all its caches added up.
     pub fn info(&self) -> CacheInfo {
         let all = self.all.read();
-        let mut info = CacheInfo {
-            maxsize: self.maxsize.map(NonZeroUsize::get),
-            ..CacheInfo::default()
-        };
+        let mut info = CacheInfo { maxsize: self.maxsize.map(NonZeroUsize::get), ..CacheInfo::default() };
         if let Some(first) = all.first() {
             info.maxsize = first.cache.info().maxsize;
         }
@@ -212,11 +204,7 @@ impl CacheHandle {
             return cache;
         }
         let cache: &'static Cache<K, V, S> = Box::leak(fresh);
-        let slot = Slot {
-            args,
-            any: cache,
-            cache,
-        };
+        let slot = Slot { args, any: cache, cache };
         if all.is_empty() {
             let _ = self.first.set(slot);
         }

@@ -39,17 +39,10 @@ impl CacheInfo {
     /// The share of calls answered from the cache, from 0.0 to 1.0 (0.0 before
     /// the first call).
     #[must_use]
-    #[expect(
-        clippy::cast_precision_loss,
-        reason = "a ratio needs no more than f64's precision"
-    )]
+    #[expect(clippy::cast_precision_loss, reason = "a ratio needs no more than f64's precision")]
     pub fn hit_rate(&self) -> f64 {
         let calls = self.hits + self.misses;
-        if calls == 0 {
-            0.0
-        } else {
-            self.hits as f64 / calls as f64
-        }
+        if calls == 0 { 0.0 } else { self.hits as f64 / calls as f64 }
     }
 
     /// Adds the counts of `other` to these, for handles over several caches.
@@ -62,11 +55,7 @@ impl CacheInfo {
 
 impl fmt::Display for CacheInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "CacheInfo(hits={}, misses={}, maxsize=",
-            self.hits, self.misses
-        )?;
+        write!(f, "CacheInfo(hits={}, misses={}, maxsize=", self.hits, self.misses)?;
         match self.maxsize {
             Some(n) => write!(f, "{n}")?,
             None => f.write_str("None")?,

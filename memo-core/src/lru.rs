@@ -97,19 +97,13 @@ impl<K, V> Lru<K, V> {
     }
 
     fn with_parts(maxsize: usize, parts: usize) -> Self {
-        Lru {
-            shards: Shards::new(parts, Part::new),
-            len: AtomicUsize::new(0),
-            maxsize,
-        }
+        Lru { shards: Shards::new(parts, Part::new), len: AtomicUsize::new(0), maxsize }
     }
 
     /// Takes a slot for a new entry if the store is not full.
     fn reserve(&self) -> bool {
         self.len
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.maxsize).then_some(n + 1)
-            })
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.maxsize).then_some(n + 1))
             .is_ok()
     }
 }
@@ -125,10 +119,7 @@ impl<K, V> fmt::Debug for Lru<K, V> {
 
 /// Converts an index that is below `LRU_MAX_ENTRIES` by construction.
 #[inline]
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "indices stay below LRU_MAX_ENTRIES"
-)]
+#[expect(clippy::cast_possible_truncation, reason = "indices stay below LRU_MAX_ENTRIES")]
 fn idx(i: usize) -> u32 {
     debug_assert!(i < LRU_MAX_ENTRIES);
     i as u32
@@ -136,14 +127,7 @@ fn idx(i: usize) -> u32 {
 
 impl<K, V> Part<K, V> {
     fn new() -> Self {
-        Part {
-            nodes: Vec::new(),
-            table: HashTable::new(),
-            head: NIL,
-            tail: NIL,
-            hits: 0,
-            misses: 0,
-        }
+        Part { nodes: Vec::new(), table: HashTable::new(), head: NIL, tail: NIL, hits: 0, misses: 0 }
     }
 
     fn unlink(&mut self, i: u32) {
@@ -190,9 +174,7 @@ impl<K: Hash + Eq, V> Part<K, V> {
     #[inline]
     fn find(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
         let nodes = &self.nodes;
-        self.table
-            .find(hash, |&j| matches(&nodes[j as usize].key))
-            .copied()
+        self.table.find(hash, |&j| matches(&nodes[j as usize].key)).copied()
     }
 
     fn index(&mut self, state: &RandomState, hash: u64, i: u32) {
@@ -203,12 +185,7 @@ impl<K: Hash + Eq, V> Part<K, V> {
     /// Adds an entry as the most recently used.
     fn push(&mut self, state: &RandomState, hash: u64, key: K, value: V) {
         let i = idx(self.nodes.len());
-        self.nodes.push(Node {
-            key,
-            value,
-            prev: NIL,
-            next: NIL,
-        });
+        self.nodes.push(Node { key, value, prev: NIL, next: NIL });
         self.push_front(i);
         self.index(state, hash, i);
     }
@@ -220,10 +197,7 @@ impl<K: Hash + Eq, V> Part<K, V> {
         let old_hash = state.hash_one(&self.nodes[t as usize].key);
         self.unindex(old_hash, t);
         let node = &mut self.nodes[t as usize];
-        let old = (
-            core::mem::replace(&mut node.key, key),
-            core::mem::replace(&mut node.value, value),
-        );
+        let old = (core::mem::replace(&mut node.key, key), core::mem::replace(&mut node.value, value));
         self.touch(t);
         self.index(state, hash, t);
         old
@@ -352,10 +326,7 @@ where
         let mut guard = self.shards.lock(self.shards.index(hash));
         let part = &mut *guard;
         let nodes = &part.nodes;
-        let Ok(entry) = part
-            .table
-            .find_entry(hash, |&j| key.matches(&nodes[j as usize].key))
-        else {
+        let Ok(entry) = part.table.find_entry(hash, |&j| key.matches(&nodes[j as usize].key)) else {
             return Ok(false);
         };
         let (i, _) = entry.remove();
@@ -389,10 +360,7 @@ where
     const COUNTS_LOOKUPS: bool = true;
 
     fn info(&self) -> CacheInfo {
-        let mut info = CacheInfo {
-            maxsize: Some(self.maxsize),
-            ..CacheInfo::default()
-        };
+        let mut info = CacheInfo { maxsize: Some(self.maxsize), ..CacheInfo::default() };
         self.shards.each(|part| {
             info.hits += part.hits;
             info.misses += part.misses;

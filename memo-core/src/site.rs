@@ -43,11 +43,7 @@ impl Site {
     /// A site that has not looked its handle up yet.
     #[must_use]
     pub const fn new(place: Place, maxsize: Option<NonZeroUsize>) -> Self {
-        Site {
-            place,
-            maxsize,
-            handle: OnceLock::new(),
-        }
+        Site { place, maxsize, handle: OnceLock::new() }
     }
 
     /// The function's handle, made on the first call from either site.
@@ -80,13 +76,7 @@ mod tests {
     use super::*;
 
     const fn place(line: u32) -> Place {
-        Place {
-            module: "m",
-            file: "f.rs",
-            line,
-            column: 4,
-            name: "f",
-        }
+        Place { module: "m", file: "f.rs", line, column: 4, name: "f" }
     }
 
     #[test]

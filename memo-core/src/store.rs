@@ -149,12 +149,7 @@ pub trait Store<K, V>: Send + Sync {
     /// was made or last [cleared](Store::clear). The cache adds what it counted
     /// itself.
     fn info(&self) -> CacheInfo {
-        CacheInfo {
-            hits: 0,
-            misses: 0,
-            maxsize: self.maxsize(),
-            currsize: self.len(),
-        }
+        CacheInfo { hits: 0, misses: 0, maxsize: self.maxsize(), currsize: self.len() }
     }
 }
 
@@ -166,9 +161,7 @@ pub struct StoreError {
 impl StoreError {
     /// Wraps any error, or a message (`StoreError::new("connection refused")`).
     pub fn new(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        StoreError {
-            source: source.into(),
-        }
+        StoreError { source: source.into() }
     }
 }
 

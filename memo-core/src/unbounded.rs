@@ -45,11 +45,7 @@ impl<K, V> Unbounded<K, V> {
     #[must_use]
     pub fn new() -> Self {
         Unbounded {
-            shards: Shards::new(DEFAULT_SHARDS, || Part {
-                table: HashTable::new(),
-                hits: 0,
-                misses: 0,
-            }),
+            shards: Shards::new(DEFAULT_SHARDS, || Part { table: HashTable::new(), hits: 0, misses: 0 }),
         }
     }
 }
@@ -64,9 +60,7 @@ impl<K, V> fmt::Debug for Unbounded<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut len = 0;
         self.shards.each(|part| len += part.table.len());
-        f.debug_struct("Unbounded")
-            .field("len", &len)
-            .finish_non_exhaustive()
+        f.debug_struct("Unbounded").field("len", &len).finish_non_exhaustive()
     }
 }
 
@@ -82,10 +76,7 @@ where
     {
         let hash = hash_view(self.shards.hasher(), key);
         let mut part = self.shards.lock(self.shards.index(hash));
-        let found = part
-            .table
-            .find(hash, |(k, _)| key.matches(k))
-            .map(|(_, v)| v.clone());
+        let found = part.table.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone());
         if found.is_some() {
             part.hits += 1;
         } else {
@@ -98,10 +89,7 @@ where
         let hash = self.shards.hash_one(&key);
         let mut part = self.shards.lock(self.shards.index(hash));
         let state = self.shards.hasher();
-        let replaced = match part
-            .table
-            .entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k))
-        {
+        let replaced = match part.table.entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k)) {
             Entry::Occupied(mut entry) => Some(core::mem::replace(&mut entry.get_mut().1, value)),
             Entry::Vacant(entry) => {
                 entry.insert((key, value));

@@ -101,9 +101,7 @@ impl Options {
             let token: kw::single_flight = input.parse()?;
             let value = value_of(input, "single_flight", "single_flight = false")?;
             match value {
-                Expr::Lit(syn::ExprLit {
-                    lit: Lit::Bool(on), ..
-                }) => {
+                Expr::Lit(syn::ExprLit { lit: Lit::Bool(on), .. }) => {
                     set(&mut self.single_flight, on, token.span, "single_flight", report);
                 }
                 other => report(Error::new_spanned(
@@ -119,15 +117,9 @@ impl Options {
             set(&mut self.typed, token.span, token.span, "typed", report);
         } else if input.peek(syn::Ident) {
             let ident: syn::Ident = input.parse()?;
-            return Err(Error::new(
-                ident.span(),
-                format!("unknown option `{ident}`: {VALID}"),
-            ));
+            return Err(Error::new(ident.span(), format!("unknown option `{ident}`: {VALID}")));
         } else {
-            return Err(Error::new(
-                lookahead.error().span(),
-                format!("expected an option: {VALID}"),
-            ));
+            return Err(Error::new(lookahead.error().span(), format!("expected an option: {VALID}")));
         }
         Ok(())
     }
@@ -177,10 +169,9 @@ fn check_maxsize(value: &Expr) -> Result<()> {
                 "`maxsize = 0` would cache nothing: give a positive number of entries, or leave `maxsize` out for an unbounded cache",
             )),
             Ok(_) => Ok(()),
-            Err(_) => Err(Error::new_spanned(
-                int,
-                "`maxsize` takes a number of entries that fits in a `usize`",
-            )),
+            Err(_) => {
+                Err(Error::new_spanned(int, "`maxsize` takes a number of entries that fits in a `usize`"))
+            }
         },
         other => Err(Error::new_spanned(
             other,

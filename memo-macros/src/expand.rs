@@ -104,10 +104,7 @@ fn site(item: &ItemFn, options: &Options, valid: bool) -> (syn::Ident, TokenStre
     };
     let site = mixed("__MEMO_SITE");
     let here = ident.span();
-    let (line, column) = (
-        quote_spanned!(here=> ::core::line!()),
-        quote_spanned!(here=> ::core::column!()),
-    );
+    let (line, column) = (quote_spanned!(here=> ::core::line!()), quote_spanned!(here=> ::core::column!()));
     let tokens = quote! {
         static #site: ::memo::__private::Site = ::memo::__private::Site::new(
             ::memo::__private::Place {
@@ -124,12 +121,7 @@ fn site(item: &ItemFn, options: &Options, valid: bool) -> (syn::Ident, TokenStre
 }
 
 fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = item;
+    let ItemFn { attrs, vis, sig, block } = item;
     let view = mixed("__memo_view");
     let key = mixed("__memo_key");
     let value = mixed("__memo_value");
@@ -157,10 +149,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         }
     };
     let (let_key, parts) = if let Some(expr) = &options.key {
-        (
-            quote!(let #key = #expr;),
-            vec![quote!(::memo::__private::ByVal(&#key))],
-        )
+        (quote!(let #key = #expr;), vec![quote!(::memo::__private::ByVal(&#key))])
     } else {
         let keyed = args.iter().filter(|arg| !arg.ignored);
         let parts = keyed.map(|arg| {

@@ -59,18 +59,9 @@ pub fn analyse(sig: &Signature, options: &Options, errors: &mut Vec<Error>) -> V
                         let rebind = ident.mutability.is_some().then(|| (*pat_type.pat).clone());
                         (ident.ident.clone(), rebind)
                     }
-                    pat => (
-                        format_ident!("__memo_arg{}", i, span = Span::mixed_site()),
-                        Some(pat.clone()),
-                    ),
+                    pat => (format_ident!("__memo_arg{}", i, span = Span::mixed_site()), Some(pat.clone())),
                 };
-                Arg {
-                    ignored: ignore.contains(&name),
-                    span: pat_type.pat.span(),
-                    ty,
-                    name,
-                    rebind,
-                }
+                Arg { ignored: ignore.contains(&name), span: pat_type.pat.span(), ty, name, rebind }
             }
         };
         args.push(arg);
