@@ -75,7 +75,8 @@ fn scaling(c: &mut Criterion) {
         lru(n);
         baseline(n);
     }
-    let functions: [(&str, fn(u64) -> u64); 3] =
+    type Memoized = fn(u64) -> u64;
+    let functions: [(&str, Memoized); 3] =
         [("memo unbounded", unbounded), ("memo lru(1000)", lru), ("baseline Mutex<HashMap>", baseline)];
     let mut group = c.benchmark_group("shared cache, time per hit");
     for (name, f) in functions {
