@@ -30,20 +30,19 @@ use core::hash::{BuildHasher, Hash};
 use core::num::NonZeroUsize;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use foldhash::fast::RandomState;
-use hashbrown::HashTable;
+mod part;
+
+use part::MAX_ENTRIES;
+pub(crate) use part::Part;
 
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::Shards;
 use crate::store::{Store, StoreError};
 
-/// No node: the end of the list.
-const NIL: u32 = u32::MAX;
-
 /// The most entries an [`Lru`] holds, whatever its `maxsize`: indices are
 /// `u32`, and one value marks the end of the list.
-pub const LRU_MAX_ENTRIES: usize = NIL as usize;
+pub const LRU_MAX_ENTRIES: usize = MAX_ENTRIES;
 
 /// A store of at most `maxsize` entries: inserting into a full store evicts
 /// the least recently used entry. A hit makes its entry the most recently
@@ -81,28 +80,6 @@ pub struct Lru<K, V> {
     fair: usize,
 }
 
-struct Node<K, V> {
-    key: K,
-    value: V,
-    prev: u32,
-    next: u32,
-    /// Used since it was inserted or last given a second chance (split stores).
-    used: bool,
-}
-
-/// One part: an exact LRU list over its own entries.
-struct Part<K, V> {
-    nodes: Vec<Node<K, V>>,
-    table: HashTable<u32>,
-    /// Most recently used.
-    head: u32,
-    /// Least recently used: the next to go.
-    tail: u32,
-    /// Counted under the lock that a lookup takes anyway: exact, and free.
-    hits: u64,
-    misses: u64,
-}
-
 impl<K, V> Lru<K, V> {
     /// An empty store that keeps at most `maxsize` entries (and never more
     /// than [`LRU_MAX_ENTRIES`]). Memory grows with the entries stored, not
@@ -133,153 +110,6 @@ impl<K, V> fmt::Debug for Lru<K, V> {
             .field("len", &self.len.load(Ordering::Relaxed))
             .field("maxsize", &self.maxsize)
             .finish_non_exhaustive()
-    }
-}
-
-/// Converts an index that is below `LRU_MAX_ENTRIES` by construction.
-#[inline]
-#[expect(clippy::cast_possible_truncation, reason = "indices stay below LRU_MAX_ENTRIES")]
-fn idx(i: usize) -> u32 {
-    debug_assert!(i < LRU_MAX_ENTRIES);
-    i as u32
-}
-
-impl<K, V> Part<K, V> {
-    fn new() -> Self {
-        Part { nodes: Vec::new(), table: HashTable::new(), head: NIL, tail: NIL, hits: 0, misses: 0 }
-    }
-
-    fn unlink(&mut self, i: u32) {
-        let Node { prev, next, .. } = self.nodes[i as usize];
-        match prev {
-            NIL => self.head = next,
-            p => self.nodes[p as usize].next = next,
-        }
-        match next {
-            NIL => self.tail = prev,
-            n => self.nodes[n as usize].prev = prev,
-        }
-    }
-
-    fn push_front(&mut self, i: u32) {
-        let old_head = self.head;
-        let node = &mut self.nodes[i as usize];
-        node.prev = NIL;
-        node.next = old_head;
-        match old_head {
-            NIL => self.tail = i,
-            h => self.nodes[h as usize].prev = i,
-        }
-        self.head = i;
-    }
-
-    #[inline]
-    fn touch(&mut self, i: u32) {
-        if self.head != i {
-            self.unlink(i);
-            self.push_front(i);
-        }
-    }
-
-    /// Records a use of node `i`: moves it to the front in an exact LRU,
-    /// marks it otherwise (writing only if it is not marked yet).
-    #[inline]
-    fn used(&mut self, i: u32, exact: bool) {
-        if exact {
-            self.touch(i);
-        } else if !self.nodes[i as usize].used {
-            self.nodes[i as usize].used = true;
-        }
-    }
-
-    /// The node to evict from this non-empty part: the tail of an exact LRU;
-    /// otherwise the first unmarked node from the tail, the marked ones passed
-    /// over unmarked and moved to the front (their second chance).
-    fn victim(&mut self, exact: bool) -> u32 {
-        loop {
-            let t = self.tail;
-            if exact || !self.nodes[t as usize].used {
-                return t;
-            }
-            self.nodes[t as usize].used = false;
-            self.touch(t);
-        }
-    }
-
-    /// Removes node `i`'s index from the table; `hash` is its key's hash.
-    fn unindex(&mut self, hash: u64, i: u32) {
-        if let Ok(entry) = self.table.find_entry(hash, |&j| j == i) {
-            entry.remove();
-        }
-    }
-}
-
-impl<K: Hash + Eq, V> Part<K, V> {
-    #[inline]
-    fn find(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
-        let nodes = &self.nodes;
-        self.table.find(hash, |&j| matches(&nodes[j as usize].key)).copied()
-    }
-
-    fn index(&mut self, state: &RandomState, hash: u64, i: u32) {
-        let Part { nodes, table, .. } = self;
-        table.insert_unique(hash, i, |&j| state.hash_one(&nodes[j as usize].key));
-    }
-
-    /// Adds an entry as the most recently used.
-    fn push(&mut self, state: &RandomState, hash: u64, key: K, value: V) {
-        let i = idx(self.nodes.len());
-        self.nodes.push(Node { key, value, prev: NIL, next: NIL, used: false });
-        self.push_front(i);
-        self.index(state, hash, i);
-    }
-
-    /// Gives the victim's node to a new entry, at the front; returns what it
-    /// held. The part must not be empty.
-    fn replace_victim(&mut self, state: &RandomState, hash: u64, key: K, value: V, exact: bool) -> (K, V) {
-        let t = self.victim(exact);
-        let old_hash = state.hash_one(&self.nodes[t as usize].key);
-        self.unindex(old_hash, t);
-        let node = &mut self.nodes[t as usize];
-        let old = (core::mem::replace(&mut node.key, key), core::mem::replace(&mut node.value, value));
-        node.used = false;
-        self.touch(t);
-        self.index(state, hash, t);
-        old
-    }
-
-    /// Removes node `i`, whose index is already out of the table, and keeps
-    /// the nodes dense: the last node moves into the hole.
-    fn remove_at(&mut self, state: &RandomState, i: u32) -> Node<K, V> {
-        self.unlink(i);
-        let last = idx(self.nodes.len() - 1);
-        if i != last {
-            let last_hash = state.hash_one(&self.nodes[last as usize].key);
-            if let Ok(entry) = self.table.find_entry(last_hash, |&j| j == last) {
-                *entry.into_mut() = i;
-            }
-            let Node { prev, next, .. } = self.nodes[last as usize];
-            match prev {
-                NIL => self.head = i,
-                p => self.nodes[p as usize].next = i,
-            }
-            match next {
-                NIL => self.tail = i,
-                n => self.nodes[n as usize].prev = i,
-            }
-        }
-        self.nodes.swap_remove(i as usize)
-    }
-
-    /// Removes the victim, if the part is not empty.
-    fn pop_victim(&mut self, state: &RandomState, exact: bool) -> Option<Node<K, V>> {
-        if self.tail == NIL {
-            return None;
-        }
-        let t = self.victim(exact);
-        let hash = state.hash_one(&self.nodes[t as usize].key);
-        self.unindex(hash, t);
-        Some(self.remove_at(state, t))
     }
 }
 
@@ -374,18 +204,15 @@ where
     {
         let state = self.shards.hasher();
         let hash = hash_view(state, key);
-        let mut guard = self.shards.lock(self.shards.index(hash));
-        let part = &mut *guard;
-        let nodes = &part.nodes;
-        let Ok(entry) = part.table.find_entry(hash, |&j| key.matches(&nodes[j as usize].key)) else {
-            return Ok(false);
-        };
-        let (i, _) = entry.remove();
-        let removed = part.remove_at(state, i);
-        self.len.fetch_sub(1, Ordering::AcqRel);
-        drop(guard);
+        let mut part = self.shards.lock(self.shards.index(hash));
+        let removed = part.remove(state, hash, |k| key.matches(k));
+        drop(part);
+        let found = removed.is_some();
+        if found {
+            self.len.fetch_sub(1, Ordering::AcqRel);
+        }
         drop(removed);
-        Ok(true)
+        Ok(found)
     }
 
     fn clear(&self) -> Result<(), StoreError> {
@@ -423,6 +250,7 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::part::NIL;
     use super::*;
     use crate::key::Exact;
     use proptest::prelude::*;
