@@ -105,7 +105,7 @@
 
 pub use memo_core::{
     Cache, CacheHandle, CacheInfo, Exact, KeyPart, KeyView, LRU_MAX_ENTRIES, Lru, Miss, Store, StoreError,
-    Unbounded,
+    ThreadCacheHandle, Unbounded,
 };
 
 /// Caches a function's results; see the [crate documentation](crate) for the

@@ -32,6 +32,11 @@ fn borrowed(s: &str, bytes: &[u8], (x, y): (i32, i32)) -> usize {
 #[memoize]
 fn nothing() {}
 
+#[memoize(scope = thread, maxsize = 8)]
+fn per_thread(s: &str) -> std::rc::Rc<str> {
+    std::rc::Rc::from(s)
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Point {
     x: i64,
@@ -56,6 +61,7 @@ fn lint_clean_shapes_run() {
     assert_eq!(keyed(1, "a"), "1a");
     assert_eq!(borrowed("ab", &[1], (1, -2)), 6);
     nothing();
+    assert_eq!(&*per_thread("a"), "a");
     assert_eq!(Point { x: -3 }.norm(), 3);
     assert_eq!(Point { x: -3 }.origin().x, 0);
 }

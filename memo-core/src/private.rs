@@ -4,6 +4,7 @@ use core::any::TypeId;
 
 use crate::key::KeyView;
 pub use crate::key::{ByRef, ByVal, View};
+pub use crate::local::{LocalLookup, LocalSite, lookup as local_lookup};
 pub use crate::site::{Place, Site};
 use crate::store::Store;
 use crate::{Cache, CacheHandle, Miss};
@@ -110,3 +111,12 @@ pub const fn by_ref_arg<T: ?Sized + KeyHash + KeyEq + KeyToOwned + Shareable>() 
 
 /// Checks the return type.
 pub const fn value<T: ValueClone + Shareable>() {}
+
+/// Checks an argument taken by value, for a thread's own cache.
+pub const fn local_by_value_arg<T: KeyHash + KeyEq + KeyClone>() {}
+
+/// Checks an argument taken by reference, for a thread's own cache.
+pub const fn local_by_ref_arg<T: ?Sized + KeyHash + KeyEq + KeyToOwned>() {}
+
+/// Checks the return type, for a thread's own cache.
+pub const fn local_value<T: ValueClone>() {}

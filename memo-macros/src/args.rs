@@ -11,10 +11,13 @@ mod kw {
     syn::custom_keyword!(store);
     syn::custom_keyword!(ignore);
     syn::custom_keyword!(single_flight);
+    syn::custom_keyword!(scope);
+    syn::custom_keyword!(thread);
+    syn::custom_keyword!(shared);
 }
 
 const VALID: &str = "the options are `maxsize = N`, `key = expr`, `typed`, `ignore = [arg, ...]`, \
-                     `store = expr` and `single_flight = false`";
+                     `store = expr`, `single_flight = false` and `scope = thread`";
 
 /// Everything the attribute said, each option at most once.
 #[derive(Default)]
@@ -32,6 +35,8 @@ pub struct Options {
     /// `single_flight = false`: threads that miss one key at once each run
     /// the body.
     pub single_flight: Option<syn::LitBool>,
+    /// `scope = thread`: a cache per thread, with no synchronization.
+    pub thread_scope: Option<Span>,
 }
 
 impl Options {
@@ -61,6 +66,20 @@ impl Options {
                 report(Error::new(
                     first.span(),
                     "`ignore` has no effect beside `key = ...`, which already says what the key is: remove one of them",
+                ));
+            }
+        }
+        if let Some(scope) = options.thread_scope {
+            if options.store.is_some() {
+                report(Error::new(
+                    scope,
+                    "`scope = thread` keeps each thread's entries in a store of its own, unbounded or `maxsize`: it cannot be combined with `store = ...`",
+                ));
+            }
+            if let Some(single_flight) = &options.single_flight {
+                report(Error::new_spanned(
+                    single_flight,
+                    "`single_flight` is for threads that share a cache; with `scope = thread` no thread waits for another",
                 ));
             }
         }
@@ -97,6 +116,21 @@ impl Options {
             let token: kw::ignore = input.parse()?;
             let names = ignore_list(input)?;
             set(&mut self.ignore, names, token.span, "ignore", report);
+        } else if lookahead.peek(kw::scope) {
+            let token: kw::scope = input.parse()?;
+            const EXAMPLE: &str = "`scope` takes `thread` (a cache per thread) or `shared` (one cache for all threads, the default)";
+            if !input.peek(Token![=]) {
+                return Err(input.error(EXAMPLE));
+            }
+            input.parse::<Token![=]>()?;
+            if input.peek(kw::thread) {
+                let value: kw::thread = input.parse()?;
+                set(&mut self.thread_scope, value.span, token.span, "scope", report);
+            } else if input.peek(kw::shared) {
+                input.parse::<kw::shared>()?;
+            } else {
+                return Err(input.error(EXAMPLE));
+            }
         } else if lookahead.peek(kw::single_flight) {
             let token: kw::single_flight = input.parse()?;
             let value = value_of(input, "single_flight", "single_flight = false")?;

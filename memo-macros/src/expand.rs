@@ -90,32 +90,51 @@ fn maxsize_const(expr: &syn::Expr) -> TokenStream {
     }
 }
 
-/// `static SITE: Site = ...;`: the same in the function and its handle, so
-/// that both reach one `CacheHandle`.
-fn site(item: &ItemFn, options: &Options, valid: bool) -> (syn::Ident, TokenStream) {
-    let ident = &item.sig.ident;
-    let name = ident.to_string();
-    let maxsize = match &options.maxsize {
+/// `Some(maxsize)` checked at compile time, or `None`.
+fn maxsize_option(options: &Options, valid: bool) -> TokenStream {
+    match &options.maxsize {
         Some(maxsize) if valid => {
             let maxsize = maxsize_const(maxsize);
             quote!(::core::option::Option::Some(#maxsize))
         }
         _ => quote!(::core::option::Option::None),
-    };
-    let site = mixed("__MEMO_SITE");
+    }
+}
+
+/// Where the function is written, as a `Place`: the same in the function and
+/// its handle, so that both reach one cache.
+fn place(item: &ItemFn) -> TokenStream {
+    let ident = &item.sig.ident;
+    let name = ident.to_string();
     let here = ident.span();
     let (line, column) = (quote_spanned!(here=> ::core::line!()), quote_spanned!(here=> ::core::column!()));
-    let tokens = quote! {
-        static #site: ::memo::__private::Site = ::memo::__private::Site::new(
-            ::memo::__private::Place {
-                module: ::core::module_path!(),
-                file: ::core::file!(),
-                line: #line,
-                column: #column,
-                name: #name,
-            },
-            #maxsize,
-        );
+    quote! {
+        ::memo::__private::Place {
+            module: ::core::module_path!(),
+            file: ::core::file!(),
+            line: #line,
+            column: #column,
+            name: #name,
+        }
+    }
+}
+
+/// `static SITE: Site = ...;` (a thread-local `LocalSite` with `scope =
+/// thread`), through which the function and its handle reach their cache.
+fn site(item: &ItemFn, options: &Options, valid: bool) -> (syn::Ident, TokenStream) {
+    let (place, maxsize) = (place(item), maxsize_option(options, valid));
+    let site = mixed("__MEMO_SITE");
+    let tokens = if options.thread_scope.is_some() {
+        quote! {
+            ::std::thread_local! {
+                static #site: ::memo::__private::LocalSite =
+                    const { ::memo::__private::LocalSite::new(#place, #maxsize) };
+            }
+        }
+    } else {
+        quote! {
+            static #site: ::memo::__private::Site = ::memo::__private::Site::new(#place, #maxsize);
+        }
     };
     (site, tokens)
 }
@@ -127,6 +146,11 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
     let value = mixed("__memo_value");
     let miss = mixed("__memo_miss");
     let make = mixed("__memo_make");
+    let found = mixed("__memo_found");
+    let body = mixed("__memo_body");
+    let local = options.thread_scope.is_some();
+    // A thread's own cache needs no `Send`.
+    let checked = |name: &str| if local { format!("local_{name}") } else { name.to_owned() };
     let (site, site_static) = site(item, options, true);
 
     // The wrapper's signature: each argument bound to a plain name.
@@ -144,7 +168,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
     let ret = match &sig.output {
         syn::ReturnType::Default => quote!(()),
         syn::ReturnType::Type(_, ty) => {
-            checks.push(check("value", ty, ty.span()));
+            checks.push(check(&checked("value"), ty, ty.span()));
             quote!(#ty)
         }
     };
@@ -157,10 +181,10 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
             // `x: &T` is viewed as `ByRef(x)` and stored as `T::Owned`; anything
             // else as `ByVal(&x)` and stored as a clone.
             if let syn::Type::Reference(reference) = &arg.ty {
-                checks.push(check("by_ref_arg", &reference.elem, arg.span));
+                checks.push(check(&checked("by_ref_arg"), &reference.elem, arg.span));
                 quote!(::memo::__private::ByRef(#name))
             } else {
-                checks.push(check("by_value_arg", &arg.ty, arg.span));
+                checks.push(check(&checked("by_value_arg"), &arg.ty, arg.span));
                 quote!(::memo::__private::ByVal(&#name))
             }
         });
@@ -194,6 +218,27 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         syn::ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
     };
 
+    if local {
+        return quote! {
+            #(#attrs)*
+            #vis #outer {
+                #site_static
+                #(#checks)*
+                #let_key
+                let #view = ::memo::__private::View((#(#parts,)*));
+                let #found = ::memo::__private::local_lookup::<_, #ret>(&#site, #typed, &#view);
+                let #body = move || #arrow {
+                    #(#rebind)*
+                    #block
+                };
+                match #found {
+                    ::memo::__private::LocalLookup::Hit(#value) => #value,
+                    ::memo::__private::LocalLookup::Miss(#miss) => #miss.complete(#body()),
+                    ::memo::__private::LocalLookup::Unavailable => #body(),
+                }
+            }
+        };
+    }
     quote! {
         #(#attrs)*
         #vis #outer {
@@ -234,7 +279,13 @@ fn handle(item: &ItemFn, options: &Options, valid: bool) -> TokenStream {
         "The cache of `{}`, made by `#[memoize]`: its statistics with `info()`, emptied with `clear()`.",
         item.sig.ident
     );
-    let (site, site_static) = site(item, options, valid);
+    let (ty, body) = if options.thread_scope.is_some() {
+        let (place, maxsize) = (place(item), maxsize_option(options, valid));
+        (quote!(::memo::ThreadCacheHandle), quote!(::memo::ThreadCacheHandle::new(#place, #maxsize)))
+    } else {
+        let (site, site_static) = site(item, options, valid);
+        (quote!(&'static ::memo::CacheHandle), quote!(#site_static #site.handle()))
+    };
     // Spanned at the function's name, so that an error about the handle (in a
     // trait impl, where it has no place) points there.
     quote_spanned! {item.sig.ident.span()=>
@@ -242,9 +293,8 @@ fn handle(item: &ItemFn, options: &Options, valid: bool) -> TokenStream {
         #[doc = #doc]
         #[must_use]
         #[allow(dead_code)] // A function need not use its handle.
-        #vis fn #name() -> &'static ::memo::CacheHandle {
-            #site_static
-            #site.handle()
+        #vis fn #name() -> #ty {
+            #body
         }
     }
 }
