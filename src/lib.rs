@@ -104,8 +104,8 @@
 //! ```
 
 pub use memo_core::{
-    Cache, CacheHandle, CacheInfo, Exact, KeyPart, KeyView, LRU_MAX_ENTRIES, Lru, Miss, Store, StoreError,
-    ThreadCacheHandle, Unbounded,
+    Cache, CacheHandle, CacheInfo, Exact, Expiring, Found, KeyPart, KeyView, LRU_MAX_ENTRIES, Lru, Miss,
+    Store, StoreError, ThreadCacheHandle, Unbounded, clock,
 };
 
 /// Caches a function's results; see the [crate documentation](crate) for the

@@ -28,7 +28,7 @@ fn the_handle_reports_and_manages_the_cache() {
     shout("b");
     shout("c");
     let info = shout_cache().info();
-    assert_eq!(info.to_string(), "CacheInfo(hits=1, misses=3, maxsize=2, currsize=2)");
+    assert_eq!(info.to_string(), "CacheInfo(hits=1, misses=3, maxsize=2, currsize=2, evictions=1)");
     assert_eq!(shout_cache().len(), 2);
     assert!((info.hit_rate() - 0.25).abs() < 1e-9);
 

@@ -7,6 +7,12 @@ use core::marker::PhantomData;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::clock;
+use crate::expiry::{Expiring, Found};
 use crate::flight::{Flight, Flights, Turn};
 use crate::info::CacheInfo;
 use crate::key::{Exact, KeyView};
@@ -43,9 +49,14 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     misses: AtomicU64,
     /// Second looks into a store that counts lookups (one call, two counts).
     rechecks: AtomicU64,
+    /// Expired entries removed by lookups and sweeps.
+    expirations: AtomicU64,
     /// The keys being computed, made on the first miss.
     flights: OnceLock<Flights<K, V>>,
     single_flight: bool,
+    /// How often misses sweep expired entries out, and when one last did.
+    sweep_every: Option<Duration>,
+    last_sweep: Mutex<Option<Instant>>,
     pub(crate) name: &'static str,
     types: PhantomData<fn(K) -> V>,
 }
@@ -58,8 +69,11 @@ impl<K, V, S> Cache<K, V, S> {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             rechecks: AtomicU64::new(0),
+            expirations: AtomicU64::new(0),
             flights: OnceLock::new(),
             single_flight: true,
+            sweep_every: None,
+            last_sweep: Mutex::new(None),
             name: "cache",
             types: PhantomData,
         }
@@ -71,6 +85,17 @@ impl<K, V, S> Cache<K, V, S> {
     #[must_use]
     pub const fn single_flight(mut self, on: bool) -> Self {
         self.single_flight = on;
+        self
+    }
+
+    /// For a cache whose values expire: at most once per `every`, a miss first
+    /// removes every expired entry from the store (with
+    /// [`Store::retain`]), so that entries that are never asked for again
+    /// still give their memory back. `#[memoize(ttl = ...)]` sweeps every half
+    /// `ttl`.
+    #[must_use]
+    pub const fn sweep_every(mut self, every: Duration) -> Self {
+        self.sweep_every = Some(every);
         self
     }
 
@@ -127,12 +152,12 @@ where
             // The store could not answer: a miss it did not count.
             Err(_) => false,
         };
-        self.miss(view, counted)
+        self.miss(view, counted, &|_| true)
     }
 
     #[cold]
     #[inline(never)]
-    fn miss<Q>(&self, view: &Q, counted: bool) -> Result<V, Miss<'_, K, V, S>>
+    fn miss<Q>(&self, view: &Q, counted: bool, fresh: &dyn Fn(&V) -> bool) -> Result<V, Miss<'_, K, V, S>>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -143,11 +168,18 @@ where
             return Err(Miss { cache: self, key: Some(view.to_owned_key()), flight: None });
         }
         let recheck = || {
-            let found = self.store.get(view);
+            let found = self.store.get_fresh(view, fresh);
             if S::COUNTS_LOOKUPS {
                 self.rechecks.fetch_add(1, Relaxed);
             }
-            found.ok().flatten()
+            match found {
+                Ok(Found::Hit(value)) => Some(value),
+                Ok(Found::Expired) => {
+                    self.expirations.fetch_add(1, Relaxed);
+                    None
+                }
+                Ok(Found::Miss) | Err(_) => None,
+            }
         };
         match self.flights.get_or_init(Flights::new).enter(view, self.name, recheck) {
             Turn::Value(value) => Ok(value),
@@ -162,6 +194,67 @@ where
     }
 }
 
+impl<K, V, S> Cache<K, Expiring<V>, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, Expiring<V>>,
+{
+    /// [`lookup`](Cache::lookup) for values that expire: an entry past its
+    /// deadline is never returned; the lookup removes it, counts an
+    /// expiration, and is a miss. Misses also sweep now and then (see
+    /// [`sweep_every`](Cache::sweep_every)).
+    ///
+    /// # Errors
+    ///
+    /// A miss that this caller must compute is the `Err`: complete it with the
+    /// value and its deadline.
+    ///
+    /// # Panics
+    ///
+    /// If this thread is computing `view` already (infinite recursion).
+    #[inline]
+    pub fn lookup_fresh<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, Expiring<V>, S>>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let now = clock::now();
+        let fresh = move |entry: &Expiring<V>| entry.is_fresh(now);
+        let counted = match self.store.get_fresh(view, &fresh) {
+            Ok(Found::Hit(entry)) => {
+                if !S::COUNTS_LOOKUPS {
+                    self.hits.fetch_add(1, Relaxed);
+                }
+                return Ok(entry.value);
+            }
+            Ok(Found::Expired) => {
+                self.expirations.fetch_add(1, Relaxed);
+                S::COUNTS_LOOKUPS
+            }
+            Ok(Found::Miss) => S::COUNTS_LOOKUPS,
+            Err(_) => false,
+        };
+        self.sweep(now);
+        self.miss(view, counted, &fresh).map(|entry| entry.value)
+    }
+
+    /// Removes every expired entry, if the last sweep is `sweep_every` old.
+    #[cold]
+    fn sweep(&self, now: Instant) {
+        let Some(every) = self.sweep_every else { return };
+        // One thread sweeps; the others go on.
+        let Some(mut last) = self.last_sweep.try_lock() else { return };
+        if last.is_some_and(|last| now.saturating_duration_since(last) < every) {
+            return;
+        }
+        *last = Some(now);
+        drop(last);
+        if let Ok(removed) = self.store.retain(&mut |_, entry| entry.is_fresh(now)) {
+            self.expirations.fetch_add(removed as u64, Relaxed);
+        }
+    }
+}
+
 impl<K, V, S: Store<K, V>> Cache<K, V, S> {
     /// Hits, misses, maxsize and current size.
     pub fn info(&self) -> CacheInfo {
@@ -171,6 +264,7 @@ impl<K, V, S: Store<K, V>> Cache<K, V, S> {
         // Each recheck counted a second lookup for one call: the first was a
         // miss, so one miss too many.
         info.misses = (info.misses + self.misses.load(Relaxed)).saturating_sub(rechecks);
+        info.expirations += self.expirations.load(Relaxed);
         info
     }
 
@@ -181,6 +275,7 @@ impl<K, V, S: Store<K, V>> Cache<K, V, S> {
         self.hits.store(0, Relaxed);
         self.misses.store(0, Relaxed);
         self.rechecks.store(0, Relaxed);
+        self.expirations.store(0, Relaxed);
     }
 
     /// The number of entries.
@@ -223,6 +318,16 @@ impl<K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'_, K, V, S> {
             // finds either the claim or the value.
             let _ = self.cache.store.insert(key, value.clone());
         }
+        if let (Some(flight), Some(flights)) = (self.flight.take(), self.cache.flights.get()) {
+            flights.done(&flight, &value);
+        }
+        value
+    }
+
+    /// Hands `value` to the threads that wait for it and returns it, without
+    /// storing it: for results that are not to be cached (an `Err`, by default).
+    pub fn complete_uncached(mut self, value: V) -> V {
+        self.key = None;
         if let (Some(flight), Some(flights)) = (self.flight.take(), self.cache.flights.get()) {
             flights.done(&flight, &value);
         }

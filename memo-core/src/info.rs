@@ -33,6 +33,11 @@ pub struct CacheInfo {
     pub maxsize: Option<usize>,
     /// The entries it holds now.
     pub currsize: usize,
+    /// Entries that expired (`ttl`) and were removed, when a call found them
+    /// or a sweep did.
+    pub expirations: u64,
+    /// Entries removed to make room for new ones (`maxsize`).
+    pub evictions: u64,
 }
 
 impl CacheInfo {
@@ -50,6 +55,8 @@ impl CacheInfo {
         self.hits += other.hits;
         self.misses += other.misses;
         self.currsize += other.currsize;
+        self.expirations += other.expirations;
+        self.evictions += other.evictions;
     }
 }
 
@@ -60,6 +67,13 @@ impl fmt::Display for CacheInfo {
             Some(n) => write!(f, "{n}")?,
             None => f.write_str("None")?,
         }
-        write!(f, ", currsize={})", self.currsize)
+        write!(f, ", currsize={}", self.currsize)?;
+        if self.expirations > 0 {
+            write!(f, ", expirations={}", self.expirations)?;
+        }
+        if self.evictions > 0 {
+            write!(f, ", evictions={}", self.evictions)?;
+        }
+        f.write_str(")")
     }
 }

@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 mod cache;
+pub mod clock;
+mod expiry;
 mod flight;
 mod handle;
 mod info;
@@ -27,6 +29,7 @@ mod unbounded;
 pub mod __private;
 
 pub use cache::{Cache, Miss};
+pub use expiry::{Expiring, Found};
 pub use handle::CacheHandle;
 pub use info::CacheInfo;
 pub use key::{Exact, KeyPart, KeyView};

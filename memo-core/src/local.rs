@@ -38,6 +38,7 @@ pub struct LocalCache<K, V> {
     state: RandomState,
     hits: Cell<u64>,
     misses: Cell<u64>,
+    evictions: Cell<u64>,
     name: &'static str,
 }
 
@@ -53,6 +54,7 @@ impl<K: Hash + Eq + Clone, V: Clone> LocalCache<K, V> {
             state: RandomState::default(),
             hits: Cell::new(0),
             misses: Cell::new(0),
+            evictions: Cell::new(0),
             name,
         }
     }
@@ -119,6 +121,7 @@ impl<K: Hash + Eq + Clone, V: Clone> LocalCache<K, V> {
                     None
                 } else {
                     let (k, v) = part.replace_victim(&self.state, hash, key, value, true);
+                    self.evictions.set(self.evictions.get() + 1);
                     Some((Some(k), v))
                 }
             }
@@ -137,6 +140,7 @@ impl<K: Hash + Eq + Clone, V: Clone> LocalCache<K, V> {
 }
 
 /// A miss of a [`LocalCache`]: complete it with the value.
+#[must_use = "a miss does nothing until it is completed with the value"]
 pub struct LocalMiss<K: Hash + Eq + Clone, V: Clone> {
     cache: Rc<LocalCache<K, V>>,
     key: Option<K>,
@@ -149,6 +153,16 @@ impl<K: Hash + Eq + Clone, V: Clone> LocalMiss<K, V> {
         if let Some(key) = self.key.take() {
             self.cache.stop_computing(self.hash, &key);
             self.cache.insert(self.hash, key, value.clone());
+        }
+        value
+    }
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> LocalMiss<K, V> {
+    /// Returns `value` without storing it (a result not to be cached).
+    pub fn complete_uncached(mut self, value: V) -> V {
+        if let Some(key) = self.key.take() {
+            self.cache.stop_computing(self.hash, &key);
         }
         value
     }
@@ -176,7 +190,14 @@ impl<K: Hash + Eq + Clone + 'static, V: Clone> ErasedLocal for LocalCache<K, V> 
             Entries::Unbounded(table) => (None, table.len()),
             Entries::Lru(part, maxsize) => (Some(*maxsize), part.nodes.len()),
         };
-        CacheInfo { hits: self.hits.get(), misses: self.misses.get(), maxsize, currsize }
+        CacheInfo {
+            hits: self.hits.get(),
+            misses: self.misses.get(),
+            maxsize,
+            currsize,
+            evictions: self.evictions.get(),
+            ..CacheInfo::default()
+        }
     }
 
     fn clear(&self) {
@@ -187,6 +208,7 @@ impl<K: Hash + Eq + Clone + 'static, V: Clone> ErasedLocal for LocalCache<K, V> 
         drop(old);
         self.hits.set(0);
         self.misses.set(0);
+        self.evictions.set(0);
     }
 
     fn remove_any(&self, key: &dyn Any) -> bool {

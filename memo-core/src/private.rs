@@ -2,12 +2,15 @@
 
 use core::any::TypeId;
 
+use std::time::Duration;
+
+use crate::clock;
 use crate::key::KeyView;
 pub use crate::key::{ByRef, ByVal, View};
 pub use crate::local::{LocalLookup, LocalSite, lookup as local_lookup};
 pub use crate::site::{Place, Site};
 use crate::store::Store;
-use crate::{Cache, CacheHandle, Miss};
+use crate::{Cache, CacheHandle, Expiring, Miss};
 
 /// Looks the call's view up in the function's cache (made by `make` on the
 /// first call of each instantiation). A thread that waited for another's
@@ -27,6 +30,92 @@ where
 {
     let cache: &'static Cache<Q::Owned, V, S> = handle.instance(args, make);
     cache.lookup(view)
+}
+
+/// [`lookup`] for a function with `ttl` or `expires`: its cache stores
+/// [`Expiring`] values, and never returns one past its deadline.
+#[inline]
+pub fn lookup_expiring<Q, V, S>(
+    handle: &'static CacheHandle,
+    args: Option<TypeId>,
+    make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
+    view: &Q,
+) -> Result<V, Miss<'static, Q::Owned, Expiring<V>, S>>
+where
+    Q: KeyView,
+    Q::Owned: Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<Q::Owned, Expiring<V>> + 'static,
+{
+    let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(args, make);
+    cache.lookup_fresh(view)
+}
+
+/// Completes a miss with the body's `value`: stored if `keep`, else only
+/// handed to the threads that waited for it.
+#[inline]
+pub fn finish<K, V, S>(miss: Miss<'_, K, V, S>, value: V, keep: bool) -> V
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, V>,
+{
+    if keep { miss.complete(value) } else { miss.complete_uncached(value) }
+}
+
+/// Completes a miss of an expiring cache: stored to live for `lifetime`
+/// (`None`: for ever) if `keep` and the lifetime is not zero.
+pub fn finish_expiring<K, V, S>(
+    miss: Miss<'_, K, Expiring<V>, S>,
+    value: V,
+    lifetime: Option<Duration>,
+    keep: bool,
+) -> V
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, Expiring<V>>,
+{
+    let entry = Expiring::new(value, clock::now(), lifetime);
+    if keep && lifetime != Some(Duration::ZERO) {
+        miss.complete(entry).value
+    } else {
+        miss.complete_uncached(entry).value
+    }
+}
+
+/// `ttl` checked when it is first used: a zero `ttl` would expire every entry
+/// at once.
+///
+/// # Panics
+///
+/// If `ttl` is zero.
+#[must_use]
+pub fn checked_ttl(ttl: Duration) -> Duration {
+    assert!(
+        !ttl.is_zero(),
+        "memo: `ttl` is zero, so every entry would expire as soon as it is stored: give a positive duration, or leave `ttl` out"
+    );
+    ttl
+}
+
+/// Results that are failures: an `Err`, or a `None`. Which of them are cached
+/// is the memoized function's policy (`cache_err`, `cache_none`).
+pub trait Outcome {
+    /// Whether this is the failing kind of result.
+    fn is_failure(&self) -> bool;
+}
+
+impl<T, E> Outcome for Result<T, E> {
+    fn is_failure(&self) -> bool {
+        self.is_err()
+    }
+}
+
+impl<T> Outcome for Option<T> {
+    fn is_failure(&self) -> bool {
+        self.is_none()
+    }
 }
 
 /// Why `maxsize` must not be zero; the macro's `const` check panics with it.

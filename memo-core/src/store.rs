@@ -3,6 +3,7 @@
 use core::fmt;
 use std::error::Error;
 
+use crate::expiry::Found;
 use crate::info::CacheInfo;
 use crate::key::KeyView;
 
@@ -131,6 +132,43 @@ pub trait Store<K, V>: Send + Sync {
         self.len() == 0
     }
 
+    /// Like [`get`](Store::get), for entries that expire: an entry whose value
+    /// is not `fresh` is removed, reported as [`Found::Expired`], and counted
+    /// as a miss by a store that [counts lookups](Store::COUNTS_LOOKUPS).
+    ///
+    /// The default looks and removes in two steps; a store that can do both
+    /// under one lock should, so that two callers never both remove (and count)
+    /// one expired entry, and a fresh value stored between the two steps is
+    /// never removed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`get`](Store::get).
+    fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        match self.get(key)? {
+            Some(value) if fresh(&value) => Ok(Found::Hit(value)),
+            Some(_) => Ok(if self.remove(key)? { Found::Expired } else { Found::Miss }),
+            None => Ok(Found::Miss),
+        }
+    }
+
+    /// Removes every entry for which `keep` is false; returns how many went.
+    /// Caches with expiry call it now and then to give the memory of expired
+    /// entries back. The default removes nothing: a store that cannot list its
+    /// entries leaves expired ones until they are looked up (a cache server
+    /// expires them itself).
+    ///
+    /// # Errors
+    ///
+    /// An error means the store could not be reached or did not answer.
+    fn retain(&self, keep: &mut dyn FnMut(&K, &V) -> bool) -> Result<usize, StoreError> {
+        let _ = keep;
+        Ok(0)
+    }
+
     /// The most entries the store keeps, or `None` if it is not bounded by
     /// count (the `maxsize` of [`CacheInfo`](crate::CacheInfo)).
     fn maxsize(&self) -> Option<usize> {
@@ -149,7 +187,7 @@ pub trait Store<K, V>: Send + Sync {
     /// was made or last [cleared](Store::clear). The cache adds what it counted
     /// itself.
     fn info(&self) -> CacheInfo {
-        CacheInfo { hits: 0, misses: 0, maxsize: self.maxsize(), currsize: self.len() }
+        CacheInfo { maxsize: self.maxsize(), currsize: self.len(), ..CacheInfo::default() }
     }
 }
 

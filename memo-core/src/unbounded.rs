@@ -6,6 +6,7 @@ use core::hash::{BuildHasher, Hash};
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
+use crate::expiry::Found;
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::{DEFAULT_SHARDS, Shards};
@@ -83,6 +84,35 @@ where
             part.misses += 1;
         }
         Ok(found)
+    }
+
+    fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let hash = hash_view(self.shards.hasher(), key);
+        let mut guard = self.shards.lock(self.shards.index(hash));
+        let part = &mut *guard;
+        let (found, expired) = match part.table.find_entry(hash, |(k, _)| key.matches(k)) {
+            Ok(entry) if fresh(&entry.get().1) => (Found::Hit(entry.get().1.clone()), None),
+            Ok(entry) => (Found::Expired, Some(entry.remove().0)),
+            Err(_) => (Found::Miss, None),
+        };
+        if matches!(found, Found::Hit(_)) {
+            part.hits += 1;
+        } else {
+            part.misses += 1;
+        }
+        drop(guard);
+        drop(expired);
+        Ok(found)
+    }
+
+    fn retain(&self, keep: &mut dyn FnMut(&K, &V) -> bool) -> Result<usize, StoreError> {
+        let mut removed = Vec::new();
+        self.shards.each(|part| removed.extend(part.table.extract_if(|(k, v)| !keep(k, v))));
+        // Dropped after every lock is released.
+        Ok(removed.len())
     }
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {

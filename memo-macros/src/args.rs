@@ -14,9 +14,14 @@ mod kw {
     syn::custom_keyword!(scope);
     syn::custom_keyword!(thread);
     syn::custom_keyword!(shared);
+    syn::custom_keyword!(ttl);
+    syn::custom_keyword!(expires);
+    syn::custom_keyword!(cache_err);
+    syn::custom_keyword!(cache_none);
 }
 
-const VALID: &str = "the options are `maxsize = N`, `key = expr`, `typed`, `ignore = [arg, ...]`, \
+const VALID: &str = "the options are `maxsize = N`, `ttl = duration`, `expires = |value| ...`, \
+                     `key = expr`, `typed`, `ignore = [arg, ...]`, `cache_err = bool`, `cache_none = bool`, \
                      `store = expr`, `single_flight = false` and `scope = thread`";
 
 /// Everything the attribute said, each option at most once.
@@ -37,6 +42,14 @@ pub struct Options {
     pub single_flight: Option<syn::LitBool>,
     /// `scope = thread`: a cache per thread, with no synchronization.
     pub thread_scope: Option<Span>,
+    /// `ttl = duration`: how long an entry stays valid.
+    pub ttl: Option<Expr>,
+    /// `expires = |value| Option<Duration>`: the value's own lifetime.
+    pub expires: Option<Expr>,
+    /// `cache_err = bool`: whether an `Err` is cached (default: no).
+    pub cache_err: Option<syn::LitBool>,
+    /// `cache_none = bool`: whether a `None` is cached (default: yes).
+    pub cache_none: Option<syn::LitBool>,
 }
 
 impl Options {
@@ -74,6 +87,12 @@ impl Options {
                 report(Error::new(
                     scope,
                     "`scope = thread` keeps each thread's entries in a store of its own, unbounded or `maxsize`: it cannot be combined with `store = ...`",
+                ));
+            }
+            if let Some(ttl) = options.ttl.as_ref().or(options.expires.as_ref()) {
+                report(Error::new_spanned(
+                    ttl,
+                    "expiry (`ttl`, `expires`) is not supported with `scope = thread` yet: use the shared cache",
                 ));
             }
             if let Some(single_flight) = &options.single_flight {
@@ -133,16 +152,27 @@ impl Options {
             }
         } else if lookahead.peek(kw::single_flight) {
             let token: kw::single_flight = input.parse()?;
-            let value = value_of(input, "single_flight", "single_flight = false")?;
-            match value {
-                Expr::Lit(syn::ExprLit { lit: Lit::Bool(on), .. }) => {
-                    set(&mut self.single_flight, on, token.span, "single_flight", report);
-                }
-                other => report(Error::new_spanned(
-                    other,
-                    "`single_flight` takes `true` or `false`, like `single_flight = false`",
-                )),
+            let value = bool_of(input, "single_flight", "single_flight = false")?;
+            set(&mut self.single_flight, value, token.span, "single_flight", report);
+        } else if lookahead.peek(kw::cache_err) {
+            let token: kw::cache_err = input.parse()?;
+            let value = bool_of(input, "cache_err", "cache_err = true")?;
+            set(&mut self.cache_err, value, token.span, "cache_err", report);
+        } else if lookahead.peek(kw::cache_none) {
+            let token: kw::cache_none = input.parse()?;
+            let value = bool_of(input, "cache_none", "cache_none = false")?;
+            set(&mut self.cache_none, value, token.span, "cache_none", report);
+        } else if lookahead.peek(kw::ttl) {
+            let token: kw::ttl = input.parse()?;
+            let value = value_of(input, "ttl", "ttl = Duration::from_secs(30)")?;
+            if let Err(error) = check_ttl(&value) {
+                report(error);
             }
+            set(&mut self.ttl, value, token.span, "ttl", report);
+        } else if lookahead.peek(kw::expires) {
+            let token: kw::expires = input.parse()?;
+            let value = value_of(input, "expires", "expires = |response: &Response| response.max_age")?;
+            set(&mut self.expires, value, token.span, "expires", report);
         } else if lookahead.peek(kw::typed) {
             let token: kw::typed = input.parse()?;
             if input.peek(Token![=]) {
@@ -173,6 +203,50 @@ fn ignore_list(input: ParseStream) -> Result<Vec<syn::Ident>> {
     syn::bracketed!(content in input);
     let names = content.parse_terminated(syn::ext::IdentExt::parse_any, Token![,])?;
     Ok(names.into_iter().collect())
+}
+
+/// Parses `= true` or `= false` after an option's name.
+fn bool_of(input: ParseStream, name: &str, example: &str) -> Result<syn::LitBool> {
+    match value_of(input, name, example)? {
+        Expr::Lit(syn::ExprLit { lit: Lit::Bool(value), .. }) => Ok(value),
+        other => {
+            Err(Error::new_spanned(other, format!("`{name}` takes `true` or `false`, like `{example}`")))
+        }
+    }
+}
+
+/// A `ttl` written as a zero literal (`Duration::from_secs(0)`,
+/// `Duration::ZERO`) is refused here; any other zero panics at first use.
+fn check_ttl(value: &Expr) -> Result<()> {
+    let zero = match value {
+        Expr::Path(path) => path.path.segments.last().is_some_and(|s| s.ident == "ZERO"),
+        Expr::Call(call) => {
+            let constructor = match &*call.func {
+                Expr::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+                _ => None,
+            };
+            let is_zero = |arg: &Expr| match arg {
+                Expr::Lit(syn::ExprLit { lit: Lit::Int(int), .. }) => {
+                    int.base10_parse::<u128>().ok() == Some(0)
+                }
+                Expr::Lit(syn::ExprLit { lit: Lit::Float(float), .. }) => {
+                    float.base10_parse::<f64>().ok() == Some(0.0)
+                }
+                _ => false,
+            };
+            constructor.is_some_and(|c| c.starts_with("from_"))
+                && call.args.len() == 1
+                && call.args.iter().all(is_zero)
+        }
+        _ => false,
+    };
+    if zero {
+        return Err(Error::new_spanned(
+            value,
+            "a zero `ttl` would expire every entry as soon as it is stored: give a positive duration, or leave `ttl` out",
+        ));
+    }
+    Ok(())
 }
 
 /// Parses `= value` after an option's name.

@@ -213,6 +213,59 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         let (pat, name) = (arg.rebind.as_ref()?, &arg.name);
         Some(quote!(let #pat = #name;))
     });
+    // What is cached: an `Err` not by default, a `None` by default. A return
+    // type named `Result` or `Option` is recognised; an alias of another name
+    // takes the policy from `cache_err` or `cache_none` written out.
+    let named = |name: &str| match &sig.output {
+        syn::ReturnType::Type(_, ty) => match &**ty {
+            syn::Type::Path(path) => path.path.segments.last().is_some_and(|s| s.ident == name),
+            _ => false,
+        },
+        syn::ReturnType::Default => false,
+    };
+    let refuse_err = (named("Result") || options.cache_err.is_some())
+        && !options.cache_err.as_ref().is_some_and(|on| on.value);
+    let refuse_none = (named("Option") || options.cache_none.is_some())
+        && options.cache_none.as_ref().is_some_and(|on| !on.value);
+    let keep = if refuse_err || refuse_none {
+        quote!(!::memo::__private::Outcome::is_failure(&#value))
+    } else {
+        quote!(true)
+    };
+    let expiring = options.ttl.is_some() || options.expires.is_some();
+    let ttl = match &options.ttl {
+        Some(ttl) => quote!(::core::option::Option::Some(::memo::__private::checked_ttl(#ttl))),
+        None => quote!(::core::option::Option::None::<::core::time::Duration>),
+    };
+    let lifetime = match &options.expires {
+        Some(expires) => quote!((#expires)(&#value).or(#ttl)),
+        None => ttl.clone(),
+    };
+    let sweep = match &options.ttl {
+        Some(ttl) => quote!(.sweep_every(::memo::__private::checked_ttl(#ttl) / 2)),
+        None if expiring => quote!(.sweep_every(::core::time::Duration::from_secs(1))),
+        None => TokenStream::new(),
+    };
+    // Whether and how long to keep the value, decided before it moves.
+    let (keeps, lives) = (mixed("__memo_keep"), mixed("__memo_lifetime"));
+    let (lookup, finish) = if expiring {
+        (
+            quote!(::memo::__private::lookup_expiring),
+            quote! {
+                let #keeps = #keep;
+                let #lives = #lifetime;
+                ::memo::__private::finish_expiring(#miss, #value, #lives, #keeps)
+            },
+        )
+    } else {
+        (
+            quote!(::memo::__private::lookup),
+            quote! {
+                let #keeps = #keep;
+                ::memo::__private::finish(#miss, #value, #keeps)
+            },
+        )
+    };
     let arrow = match &sig.output {
         syn::ReturnType::Default => TokenStream::new(),
         syn::ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
@@ -233,7 +286,11 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
                 };
                 match #found {
                     ::memo::__private::LocalLookup::Hit(#value) => #value,
-                    ::memo::__private::LocalLookup::Miss(#miss) => #miss.complete(#body()),
+                    ::memo::__private::LocalLookup::Miss(#miss) => {
+                        let #value = #body();
+                        let #keeps = #keep;
+                        if #keeps { #miss.complete(#value) } else { #miss.complete_uncached(#value) }
+                    }
                     ::memo::__private::LocalLookup::Unavailable => #body(),
                 }
             }
@@ -246,8 +303,8 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
             #(#checks)*
             #let_key
             let #view = ::memo::__private::View((#(#parts,)*));
-            let #make = || ::memo::Cache::new(#store).single_flight(#single_flight);
-            match ::memo::__private::lookup::<_, #ret, _>(#site.handle(), #typed, #make, &#view) {
+            let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
+            match #lookup::<_, #ret, _>(#site.handle(), #typed, #make, &#view) {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#miss) => {
                     #[allow(clippy::redundant_closure_call)]
@@ -255,7 +312,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
                         #(#rebind)*
                         #block
                     })();
-                    #miss.complete(#value)
+                    #finish
                 }
             }
         }

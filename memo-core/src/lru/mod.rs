@@ -35,6 +35,7 @@ mod part;
 use part::MAX_ENTRIES;
 pub(crate) use part::Part;
 
+use crate::expiry::Found;
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::Shards;
@@ -134,6 +135,49 @@ where
         Ok(Some(part.nodes[i as usize].value.clone()))
     }
 
+    fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let state = self.shards.hasher();
+        let hash = hash_view(state, key);
+        let mut part = self.shards.lock(self.shards.index(hash));
+        let Some(i) = part.find(hash, |k| key.matches(k)) else {
+            part.misses += 1;
+            return Ok(Found::Miss);
+        };
+        if fresh(&part.nodes[i as usize].value) {
+            part.hits += 1;
+            part.used(i, self.exact);
+            return Ok(Found::Hit(part.nodes[i as usize].value.clone()));
+        }
+        part.misses += 1;
+        let expired = part.remove(state, hash, |k| key.matches(k));
+        self.len.fetch_sub(1, Ordering::AcqRel);
+        drop(part);
+        drop(expired);
+        Ok(Found::Expired)
+    }
+
+    fn retain(&self, keep: &mut dyn FnMut(&K, &V) -> bool) -> Result<usize, StoreError> {
+        let state = self.shards.hasher();
+        let mut removed = Vec::new();
+        self.shards.each(|part| {
+            // From the last node down: a removal moves the last node, already
+            // looked at, into the hole.
+            for i in (0..part.nodes.len()).rev() {
+                let node = &part.nodes[i];
+                if !keep(&node.key, &node.value) {
+                    let hash = state.hash_one(&node.key);
+                    removed.extend(part.remove_index(state, hash, part::idx(i)));
+                }
+            }
+        });
+        self.len.fetch_sub(removed.len(), Ordering::AcqRel);
+        // Dropped after every lock is released.
+        Ok(removed.len())
+    }
+
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
         let state = self.shards.hasher();
         let hash = state.hash_one(&key);
@@ -155,6 +199,7 @@ where
         if self.exact || part.nodes.len() >= self.fair {
             // Full: a victim of this part gives its node to the new entry.
             let old = part.replace_victim(state, hash, key, value, self.exact);
+            part.evictions += 1;
             drop(part);
             drop(old);
             return Ok(());
@@ -170,6 +215,7 @@ where
                 let mut other = self.shards.lock((home + step) % self.shards.len());
                 if other.nodes.len() >= threshold {
                     freed = other.pop_victim(state, self.exact);
+                    other.evictions += u64::from(freed.is_some());
                     break;
                 }
             }
@@ -242,6 +288,7 @@ where
         self.shards.each(|part| {
             info.hits += part.hits;
             info.misses += part.misses;
+            info.evictions += part.evictions;
         });
         info.currsize = self.len();
         info

@@ -34,19 +34,28 @@ pub(crate) struct Part<K, V> {
     /// Counted under the lock that a lookup takes anyway: exact, and free.
     pub(crate) hits: u64,
     pub(crate) misses: u64,
+    pub(crate) evictions: u64,
 }
 
 /// Converts an index that is below `LRU_MAX_ENTRIES` by construction.
 #[inline]
 #[expect(clippy::cast_possible_truncation, reason = "indices stay below MAX_ENTRIES")]
-fn idx(i: usize) -> u32 {
+pub(crate) fn idx(i: usize) -> u32 {
     debug_assert!(i < MAX_ENTRIES);
     i as u32
 }
 
 impl<K, V> Part<K, V> {
     pub(crate) fn new() -> Self {
-        Part { nodes: Vec::new(), table: HashTable::new(), head: NIL, tail: NIL, hits: 0, misses: 0 }
+        Part {
+            nodes: Vec::new(),
+            table: HashTable::new(),
+            head: NIL,
+            tail: NIL,
+            hits: 0,
+            misses: 0,
+            evictions: 0,
+        }
     }
 
     pub(crate) fn unlink(&mut self, i: u32) {
@@ -176,6 +185,12 @@ impl<K: Hash + Eq, V> Part<K, V> {
             }
         }
         self.nodes.swap_remove(i as usize)
+    }
+
+    /// Removes node `i`, whose key hashes to `hash`.
+    pub(crate) fn remove_index(&mut self, state: &RandomState, hash: u64, i: u32) -> Option<Node<K, V>> {
+        self.unindex(hash, i);
+        Some(self.remove_at(state, i))
     }
 
     /// Removes the entry whose key `matches`, if any.
