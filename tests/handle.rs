@@ -48,3 +48,27 @@ fn the_handle_has_the_functions_visibility() {
     assert_eq!(inner::visible(3), 3);
     assert_eq!(inner::visible_cache().info().misses, 1);
 }
+
+static FIB_RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[memoize]
+fn fib(n: u64) -> u64 {
+    FIB_RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
+}
+
+#[test]
+fn refresh_recomputes_one_entry_and_recursion_still_hits() {
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(fib(20), 6765);
+    assert_eq!(FIB_RUNS.load(SeqCst), 21);
+    // Only fib(20)'s body runs again; fib(19) and fib(18) come from the cache.
+    assert_eq!(fib_cache().refresh(|| fib(20)), 6765);
+    assert_eq!(FIB_RUNS.load(SeqCst), 22);
+    // Refreshing a key that was never cached computes and caches it.
+    assert_eq!(fib_cache().refresh(|| fib(21)), 10946);
+    assert_eq!(FIB_RUNS.load(SeqCst), 23);
+    assert_eq!(fib(21), 10946);
+    assert_eq!(FIB_RUNS.load(SeqCst), 23);
+    assert_eq!(fib_cache().len(), 22);
+}

@@ -161,6 +161,35 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        self.miss_with(view, counted, Some(fresh))
+    }
+
+    /// A lookup that ignores what the store holds, so that the caller computes
+    /// the value again and replaces it: what a handle's `refresh` does. Other
+    /// threads that miss the key meanwhile wait for the new value.
+    ///
+    /// # Errors
+    ///
+    /// The miss, usually: `Ok` only if another thread was computing the key
+    /// already, with its value.
+    #[cold]
+    pub fn lookup_refresh<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, V, S>>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        self.miss_with(view, false, None)
+    }
+
+    /// `fresh`, if given, says which stored values a second look may return.
+    fn miss_with<Q>(
+        &self,
+        view: &Q,
+        counted: bool,
+        fresh: Option<&dyn Fn(&V) -> bool>,
+    ) -> Result<V, Miss<'_, K, V, S>>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
         if !counted {
             self.misses.fetch_add(1, Relaxed);
         }
@@ -168,6 +197,7 @@ where
             return Err(Miss { cache: self, key: Some(view.to_owned_key()), flight: None });
         }
         let recheck = || {
+            let fresh = fresh?;
             let found = self.store.get_fresh(view, fresh);
             if S::COUNTS_LOOKUPS {
                 self.rechecks.fetch_add(1, Relaxed);

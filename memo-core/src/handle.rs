@@ -2,9 +2,11 @@
 //! function.
 
 use core::any::{Any, TypeId};
+use core::cell::Cell;
 use core::fmt;
 use core::hash::Hash;
 use core::num::NonZeroUsize;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use parking_lot::RwLock;
@@ -52,6 +54,14 @@ pub struct CacheHandle {
     first: OnceLock<Slot>,
     /// Every cache made, the first included.
     all: RwLock<Vec<Slot>>,
+    /// Calls of `refresh` under way, on any thread: while there are none, a
+    /// lookup reads only this.
+    refreshing: AtomicUsize,
+}
+
+thread_local! {
+    /// The handle whose next lookup on this thread is to compute afresh.
+    static REFRESH: Cell<usize> = const { Cell::new(0) };
 }
 
 #[derive(Clone, Copy)]
@@ -97,7 +107,13 @@ impl CacheHandle {
     /// A handle with no cache yet. `maxsize` is reported by
     /// [`info`](Self::info) until the first call.
     pub(crate) const fn new(name: &'static str, maxsize: Option<NonZeroUsize>) -> Self {
-        CacheHandle { name, maxsize, first: OnceLock::new(), all: RwLock::new(Vec::new()) }
+        CacheHandle {
+            name,
+            maxsize,
+            first: OnceLock::new(),
+            all: RwLock::new(Vec::new()),
+            refreshing: AtomicUsize::new(0),
+        }
     }
 
     /// The name of the function.
@@ -150,6 +166,56 @@ impl CacheHandle {
             removed |= slot.cache.remove_any(key);
         }
         removed
+    }
+
+    /// Runs `call`, in which the first call of this handle's function computes
+    /// its value again and replaces the cached one, whether it was cached or
+    /// not; calls it makes in turn (recursion) use the cache as usual. Returns
+    /// what `call` returns.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    ///
+    /// static RUNS: AtomicU32 = AtomicU32::new(0);
+    ///
+    /// #[memo::memoize]
+    /// fn price(item: u32) -> u32 {
+    ///     RUNS.fetch_add(1, Ordering::SeqCst) + item
+    /// }
+    ///
+    /// assert_eq!(price(100), 100);
+    /// assert_eq!(price(100), 100); // cached
+    /// assert_eq!(price_cache().refresh(|| price(100)), 101); // computed again
+    /// assert_eq!(price(100), 101); // and the new value is cached
+    /// ```
+    pub fn refresh<R>(&self, call: impl FnOnce() -> R) -> R {
+        /// Puts the thread's previous request back, even if `call` panics.
+        struct Restore<'a>(usize, &'a AtomicUsize);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                let _ = REFRESH.try_with(|target| target.set(self.0));
+                self.1.fetch_sub(1, Ordering::Release);
+            }
+        }
+        // The handle's address names it: handles live for the whole program,
+        // so no other handle ever has this address.
+        let me = core::ptr::from_ref(self).addr();
+        let previous = REFRESH.with(|target| target.replace(me));
+        self.refreshing.fetch_add(1, Ordering::Acquire);
+        let _restore = Restore(previous, &self.refreshing);
+        call()
+    }
+
+    /// Whether this thread asked for its next lookup through this handle to
+    /// compute afresh; asking again returns `false` until the next `refresh`.
+    #[doc(hidden)]
+    #[inline]
+    pub fn refresh_requested(&self) -> bool {
+        if self.refreshing.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let me = core::ptr::from_ref(self).addr();
+        REFRESH.try_with(|target| target.get() == me && target.replace(0) == me).unwrap_or(false)
     }
 
     /// The cache of one instantiation, made by `make` the first time.

@@ -29,6 +29,9 @@ where
     S: Store<Q::Owned, V> + 'static,
 {
     let cache: &'static Cache<Q::Owned, V, S> = handle.instance(args, make);
+    if handle.refresh_requested() {
+        return cache.lookup_refresh(view);
+    }
     cache.lookup(view)
 }
 
@@ -48,6 +51,9 @@ where
     S: Store<Q::Owned, Expiring<V>> + 'static,
 {
     let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(args, make);
+    if handle.refresh_requested() {
+        return cache.lookup_refresh(view).map(|entry| entry.value);
+    }
     cache.lookup_fresh(view)
 }
 
