@@ -26,6 +26,13 @@
 //! | `key = expr` | the key is `expr`, an expression over the arguments, instead of the arguments themselves |
 //! | `typed` | for a generic function, the argument types are part of the key (`f(1u8)` and `f(1u16)` are cached apart) |
 //! | `store = expr` | any [`Store`], made by `expr` on the first call |
+//! | `ttl = duration` | each entry lives this long ([`Expiring`]); combines with `maxsize` |
+//! | `expires = \|v: &V\| ...` | the value's own lifetime, an `Option<Duration>` (`None`: the `ttl`) |
+//! | `cache_err = bool` | whether an `Err` is cached (default: no) |
+//! | `cache_none = bool` | whether a `None` is cached (default: yes) |
+//! | `ignore = [arg, ...]` | arguments left out of the key |
+//! | `single_flight = false` | threads that miss one key at once each run the body |
+//! | `scope = thread` | a cache per thread, with no synchronization ([`ThreadCacheHandle`]) |
 //!
 //! Options combine: `#[memoize(maxsize = 1000, typed)]`.
 //!
@@ -57,7 +64,7 @@
 //! writes `f_cache()`, which returns the function's [`CacheHandle`]:
 //! [`info`](CacheHandle::info) ([`CacheInfo`]: hits, misses, maxsize,
 //! currsize), [`clear`](CacheHandle::clear), [`remove`](CacheHandle::remove),
-//! [`len`](CacheHandle::len).
+//! [`len`](CacheHandle::len), [`refresh`](CacheHandle::refresh).
 //!
 //! # What holds
 //!
