@@ -271,14 +271,18 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         syn::ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
     };
 
+    // Both scopes start alike: the site, the checks, the key and its view.
+    let prelude = quote! {
+        #site_static
+        #(#checks)*
+        #let_key
+        let #view = ::memo::__private::View((#(#parts,)*));
+    };
     if local {
         return quote! {
             #(#attrs)*
             #vis #outer {
-                #site_static
-                #(#checks)*
-                #let_key
-                let #view = ::memo::__private::View((#(#parts,)*));
+                #prelude
                 let #found = ::memo::__private::local_lookup::<_, #ret>(&#site, #typed, &#view);
                 let #body = move || #arrow {
                     #(#rebind)*
@@ -299,10 +303,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
     quote! {
         #(#attrs)*
         #vis #outer {
-            #site_static
-            #(#checks)*
-            #let_key
-            let #view = ::memo::__private::View((#(#parts,)*));
+            #prelude
             let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
             match #lookup::<_, #ret, _>(#site.handle(), #typed, #make, &#view) {
                 ::core::result::Result::Ok(#value) => #value,
