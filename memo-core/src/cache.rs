@@ -330,6 +330,19 @@ impl<K, V, S: Store<K, V>> fmt::Debug for Cache<K, V, S> {
 /// [`complete`](Miss::complete). Dropped without completing (the body
 /// panicked), it gives the claim up, and a thread waiting for the key computes
 /// it instead.
+///
+/// ```
+/// use memo::{Cache, Exact, Unbounded};
+///
+/// let cache: Cache<String, usize> = Cache::new(Unbounded::new());
+/// let key = String::from("hello");
+/// let length = match cache.lookup(&Exact(&key)) {
+///     Ok(hit) => hit,
+///     Err(miss) => miss.complete(key.len()),
+/// };
+/// assert_eq!(length, 5);
+/// assert_eq!(cache.lookup(&Exact(&key)).ok(), Some(5));
+/// ```
 #[must_use = "a miss does nothing until it is completed with the value"]
 pub struct Miss<'c, K, V, S> {
     cache: &'c Cache<K, V, S>,

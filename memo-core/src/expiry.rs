@@ -5,6 +5,17 @@ use std::time::{Duration, Instant};
 
 /// A value as a cache with expiry stores it: with the moment it stops being
 /// valid (`None`: never).
+///
+/// ```
+/// use memo::Expiring;
+/// use std::time::{Duration, Instant};
+///
+/// let now = Instant::now();
+/// let rate = Expiring::new(1.08, now, Some(Duration::from_secs(30)));
+/// assert!(rate.is_fresh(now + Duration::from_secs(29)));
+/// assert!(!rate.is_fresh(now + Duration::from_secs(30)));
+/// assert!(Expiring::new("kept", now, None).is_fresh(now + Duration::from_secs(1 << 40)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expiring<V> {
     /// The value.
@@ -29,6 +40,18 @@ impl<V> Expiring<V> {
 }
 
 /// What [`Store::get_fresh`](crate::Store::get_fresh) found.
+///
+/// ```
+/// use memo::{Exact, Found, Store, Unbounded};
+///
+/// let store: Unbounded<u32, u32> = Unbounded::new();
+/// store.insert(1, 10).unwrap();
+/// store.insert(2, 20).unwrap();
+/// let fresh = |v: &u32| *v < 15;
+/// assert_eq!(store.get_fresh(&Exact(&1), &fresh).unwrap(), Found::Hit(10));
+/// assert_eq!(store.get_fresh(&Exact(&2), &fresh).unwrap(), Found::Expired); // and removed
+/// assert_eq!(store.get_fresh(&Exact(&2), &fresh).unwrap(), Found::Miss);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found<V> {
     /// A valid entry: a clone of its value.

@@ -192,6 +192,15 @@ pub trait Store<K, V>: Send + Sync {
 }
 
 /// A store's failure to answer: the cache reads it as a miss.
+///
+/// ```
+/// use memo::StoreError;
+///
+/// let error = StoreError::new("connection refused");
+/// assert_eq!(error.to_string(), "cache store error: connection refused");
+/// let io = StoreError::new(std::io::Error::other("timed out"));
+/// assert!(std::error::Error::source(&io).is_some());
+/// ```
 pub struct StoreError {
     source: Box<dyn Error + Send + Sync + 'static>,
 }
