@@ -90,3 +90,33 @@ fn a_store_of_ones_own_plugs_in() {
     assert_eq!(cube_cache().info().hits, 2);
     assert!(cube_cache().remove(&3_u32));
 }
+
+static NEVER_DOWN: AtomicBool = AtomicBool::new(false);
+static SLOW_RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[memoize(store = Flaky::new(&NEVER_DOWN))]
+fn slow_double(x: u32) -> u32 {
+    SLOW_RUNS.fetch_add(1, SeqCst);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    x * 2
+}
+
+#[test]
+fn a_store_of_ones_own_gets_single_flight_from_the_cache() {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let barrier = std::sync::Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                slow_double(21)
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), 42);
+    }
+    assert_eq!(SLOW_RUNS.load(SeqCst), 1);
+    let info = slow_double_cache().info();
+    assert_eq!(info.hits + info.misses, 6);
+}

@@ -13,10 +13,10 @@ use parking_lot::Mutex;
 
 use crate::clock;
 use crate::expiry::{Expiring, Found};
-use crate::flight::{Flight, Flights, Turn};
+use crate::flight::{Flights, State, Ticket, Turn};
 use crate::info::CacheInfo;
 use crate::key::{Exact, KeyView};
-use crate::store::Store;
+use crate::store::{Claim, Store, Want};
 use crate::unbounded::Unbounded;
 
 /// A cache from keys `K` to values `V`, kept in a [`Store`] `S`, with hit and
@@ -141,6 +141,9 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        if S::__FLIGHTS && self.single_flight {
+            return self.claim(view, Want::Any);
+        }
         let counted = match self.store.get(view) {
             Ok(Some(value)) => {
                 if !S::COUNTS_LOOKUPS {
@@ -153,6 +156,30 @@ where
             Err(_) => false,
         };
         self.miss(view, counted, &|_| true)
+    }
+
+    /// A lookup in a store that keeps single-flight claims in its own parts:
+    /// one lock for the lookup and, on a miss, the claim.
+    #[inline]
+    fn claim<Q>(&self, view: &Q, want: Want<'_, V>) -> Result<V, Miss<'_, K, V, S>>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        match self.store.__claim(view, want, self.name) {
+            Claim::Hit(value) | Claim::Value(value) => Ok(value),
+            Claim::Compute(ticket, key) => Err(Miss::claimed(self, key, ticket)),
+            // A store that says it keeps claims and then does not: go without.
+            Claim::Unsupported => Err(Miss { cache: self, key: Some(view.to_owned_key()), claim: None }),
+        }
+    }
+
+    /// Gives a claim up: its body did not return. A waiter takes it over.
+    fn abandon(&self, ticket: Ticket) {
+        if S::__FLIGHTS {
+            self.store.__settle(ticket, None, None);
+        } else if let Some(flights) = self.flights.get() {
+            flights.settle(&ticket, || State::Abandoned);
+        }
     }
 
     #[cold]
@@ -177,6 +204,9 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        if S::__FLIGHTS && self.single_flight {
+            return self.claim(view, Want::Recompute);
+        }
         self.miss_with(view, false, None)
     }
 
@@ -194,7 +224,7 @@ where
             self.misses.fetch_add(1, Relaxed);
         }
         if !self.single_flight {
-            return Err(Miss { cache: self, key: Some(view.to_owned_key()), flight: None });
+            return Err(Miss { cache: self, key: Some(view.to_owned_key()), claim: None });
         }
         let recheck = || {
             let fresh = fresh?;
@@ -213,7 +243,7 @@ where
         };
         match self.flights.get_or_init(Flights::new).enter(view, self.name, recheck) {
             Turn::Value(value) => Ok(value),
-            Turn::Compute(flight, key) => Err(Miss { cache: self, key: Some(key), flight: Some(flight) }),
+            Turn::Compute(ticket, key) => Err(Miss::claimed(self, key, ticket)),
         }
     }
 
@@ -250,6 +280,13 @@ where
     {
         let now = clock::now();
         let fresh = move |entry: &Expiring<V>| entry.is_fresh(now);
+        if S::__FLIGHTS && self.single_flight {
+            let found = self.claim(view, Want::Fresh(&fresh));
+            if found.is_err() {
+                self.sweep(now);
+            }
+            return found.map(|entry| entry.value);
+        }
         let counted = match self.store.get_fresh(view, &fresh) {
             Ok(Found::Hit(entry)) => {
                 if !S::COUNTS_LOOKUPS {
@@ -347,23 +384,26 @@ impl<K, V, S: Store<K, V>> fmt::Debug for Cache<K, V, S> {
 pub struct Miss<'c, K, V, S> {
     cache: &'c Cache<K, V, S>,
     key: Option<K>,
-    flight: Option<Flight>,
+    /// The single-flight claim, and how to give it up if the body panics.
+    claim: Option<(Ticket, Abandon<K, V, S>)>,
 }
 
-impl<K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'_, K, V, S> {
+/// Gives a claim up (the body panicked): known where the bounds are, called
+/// from `Drop`, where they are not.
+type Abandon<K, V, S> = fn(&Cache<K, V, S>, Ticket);
+
+impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
+    fn claimed(cache: &'c Cache<K, V, S>, key: K, ticket: Ticket) -> Self {
+        Miss { cache, key: Some(key), claim: Some((ticket, Cache::abandon)) }
+    }
+
     /// Stores a clone of `value` under the missed key, hands it to the threads
     /// that wait for it, and returns `value`. A store that fails to keep it
     /// changes nothing for the caller.
     #[inline]
     pub fn complete(mut self, value: V) -> V {
-        if let Some(key) = self.key.take() {
-            // Stored before the claim is settled: a thread that misses now
-            // finds either the claim or the value.
-            let _ = self.cache.store.insert(key, value.clone());
-        }
-        if let (Some(flight), Some(flights)) = (self.flight.take(), self.cache.flights.get()) {
-            flights.done(&flight, &value);
-        }
+        let key = self.key.take();
+        self.settle(key, &value);
         value
     }
 
@@ -371,17 +411,33 @@ impl<K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'_, K, V, S> {
     /// storing it: for results that are not to be cached (an `Err`, by default).
     pub fn complete_uncached(mut self, value: V) -> V {
         self.key = None;
-        if let (Some(flight), Some(flights)) = (self.flight.take(), self.cache.flights.get()) {
-            flights.done(&flight, &value);
-        }
+        self.settle(None, &value);
         value
+    }
+
+    /// Stores `key` with `value` (if given) and settles the claim with it.
+    /// The value is stored before the claim is settled, so a thread that
+    /// misses meanwhile finds either the claim or the value.
+    fn settle(&mut self, key: Option<K>, value: &V) {
+        let store = &self.cache.store;
+        match self.claim.take() {
+            Some((ticket, _)) if S::__FLIGHTS => store.__settle(ticket, key, Some(value)),
+            claim => {
+                if let Some(key) = key {
+                    let _ = store.insert(key, value.clone());
+                }
+                if let (Some((ticket, _)), Some(flights)) = (claim, self.cache.flights.get()) {
+                    flights.settle(&ticket, || State::Done(value.clone()));
+                }
+            }
+        }
     }
 }
 
 impl<K, V, S> Drop for Miss<'_, K, V, S> {
     fn drop(&mut self) {
-        if let (Some(flight), Some(flights)) = (self.flight.take(), self.cache.flights.get()) {
-            flights.abandon(&flight);
+        if let Some((ticket, abandon)) = self.claim.take() {
+            abandon(self.cache, ticket);
         }
     }
 }

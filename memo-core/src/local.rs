@@ -202,9 +202,10 @@ impl<K: Hash + Eq + Clone + 'static, V: Clone> ErasedLocal for LocalCache<K, V> 
 
     fn clear(&self) {
         let old = match &mut *self.entries.borrow_mut() {
-            Entries::Unbounded(table) => Entries::Unbounded(core::mem::take(table)),
-            Entries::Lru(part, maxsize) => Entries::Lru(core::mem::replace(part, Part::new()), *maxsize),
+            Entries::Unbounded(table) => (Some(core::mem::take(table)), None),
+            Entries::Lru(part, _) => (None, Some(part.empty())),
         };
+        // Dropped after the borrow ends, so that a value's `Drop` may use this cache.
         drop(old);
         self.hits.set(0);
         self.misses.set(0);

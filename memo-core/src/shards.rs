@@ -9,7 +9,7 @@
 use core::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 /// The parts of a store that is not bounded by count, and the most parts of a
 /// bounded one. Measured on two cores with random hits on warm keys: with 32
@@ -28,8 +28,15 @@ pub(crate) struct Padded<T>(pub T);
 /// `T` split into a power-of-two number of locked parts, chosen by hash, with
 /// the seeded hasher that places keys.
 pub(crate) struct Shards<T> {
-    parts: Box<[Padded<Mutex<T>>]>,
+    parts: Box<[Padded<Slot<T>>]>,
     state: RandomState,
+}
+
+/// One part: its lock, and where threads waiting for a computation of one of
+/// its keys sleep.
+struct Slot<T> {
+    lock: Mutex<T>,
+    settled: Condvar,
 }
 
 impl<T> Shards<T> {
@@ -38,7 +45,9 @@ impl<T> Shards<T> {
         let mut make = make;
         let count = count.max(1).next_power_of_two();
         Shards {
-            parts: (0..count).map(|_| Padded(Mutex::new(make()))).collect(),
+            parts: (0..count)
+                .map(|_| Padded(Slot { lock: Mutex::new(make()), settled: Condvar::new() }))
+                .collect(),
             state: RandomState::default(),
         }
     }
@@ -69,7 +78,12 @@ impl<T> Shards<T> {
 
     #[inline]
     pub(crate) fn lock(&self, index: usize) -> MutexGuard<'_, T> {
-        self.parts[index].0.lock()
+        self.parts[index].0.lock.lock()
+    }
+
+    /// Where threads waiting on part `index` sleep.
+    pub(crate) fn settled(&self, index: usize) -> &Condvar {
+        &self.parts[index].0.settled
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -79,7 +93,7 @@ impl<T> Shards<T> {
     /// Every part in turn, each locked only while `f` looks at it.
     pub(crate) fn each(&self, mut f: impl FnMut(&mut T)) {
         for part in &*self.parts {
-            f(&mut part.0.lock());
+            f(&mut part.0.lock.lock());
         }
     }
 }
@@ -92,7 +106,7 @@ mod tests {
     fn parts_are_a_power_of_two_on_their_own_cache_lines() {
         let shards = Shards::new(5, || 0_u8);
         assert_eq!(shards.len(), 8);
-        assert!(core::mem::align_of::<Padded<Mutex<u8>>>() >= 128);
+        assert!(core::mem::align_of::<Padded<Slot<u8>>>() >= 128);
         assert!((0..1000_u64).all(|h| shards.index(shards.hash_one(h)) < 8));
         assert_eq!(Shards::<u8>::for_maxsize(3), 1);
         assert_eq!(Shards::<u8>::for_maxsize(127), 1);

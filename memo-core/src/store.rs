@@ -4,6 +4,7 @@ use core::fmt;
 use std::error::Error;
 
 use crate::expiry::Found;
+use crate::flight::Ticket;
 use crate::info::CacheInfo;
 use crate::key::KeyView;
 
@@ -182,6 +183,35 @@ pub trait Store<K, V>: Send + Sync {
     /// which cost a few nanoseconds per call.
     const COUNTS_LOOKUPS: bool = false;
 
+    /// Whether the store keeps single-flight claims in its own parts
+    /// ([`__claim`](Store::__claim), [`__settle`](Store::__settle)), so that a
+    /// miss claims its key under the lookup's lock. For the built-in stores;
+    /// other stores leave it `false`, and the cache keeps their claims.
+    #[doc(hidden)]
+    const __FLIGHTS: bool = false;
+
+    /// A lookup that, on a miss, waits for the thread computing the key or
+    /// claims it. Only called when [`__FLIGHTS`](Store::__FLIGHTS) is true.
+    #[doc(hidden)]
+    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<K, V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let _ = (key, want, name);
+        Claim::Unsupported
+    }
+
+    /// Settles a claim of [`__claim`](Store::__claim): stores `key` with
+    /// `value` if both are given, hands `value` to the waiting threads, or, with
+    /// no value, gives the claim up for a waiter to take over.
+    #[doc(hidden)]
+    fn __settle(&self, ticket: Ticket, key: Option<K>, value: Option<&V>)
+    where
+        V: Clone,
+    {
+        let _ = (ticket, key, value);
+    }
+
     /// What the store knows of itself: `maxsize`, `currsize`, and, if it
     /// [counts lookups](Store::COUNTS_LOOKUPS), `hits` and `misses` since it
     /// was made or last [cleared](Store::clear). The cache adds what it counted
@@ -189,6 +219,43 @@ pub trait Store<K, V>: Send + Sync {
     fn info(&self) -> CacheInfo {
         CacheInfo { maxsize: self.maxsize(), currsize: self.len(), ..CacheInfo::default() }
     }
+}
+
+/// What a lookup accepts of what the store holds.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub enum Want<'a, V> {
+    /// Any value stored.
+    Any,
+    /// A value that is still fresh; a stale one is removed and counted.
+    Fresh(&'a dyn Fn(&V) -> bool),
+    /// Nothing: compute the value again (a handle's `refresh`).
+    Recompute,
+}
+
+impl<V> Want<'_, V> {
+    /// Whether a stored `value` answers the lookup.
+    #[inline]
+    pub fn accepts(&self, value: &V) -> bool {
+        match self {
+            Want::Any => true,
+            Want::Fresh(fresh) => fresh(value),
+            Want::Recompute => false,
+        }
+    }
+}
+
+/// What [`Store::__claim`] found.
+#[doc(hidden)]
+pub enum Claim<K, V> {
+    /// A stored value.
+    Hit(V),
+    /// The value another thread computed while this one waited.
+    Value(V),
+    /// This thread computes the value, under this claim, to store under this key.
+    Compute(Ticket, K),
+    /// The store keeps no claims.
+    Unsupported,
 }
 
 /// A store's failure to answer: the cache reads it as a miss.

@@ -5,12 +5,14 @@ use core::hash::{BuildHasher, Hash};
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
+use parking_lot::MutexGuard;
 
 use crate::expiry::Found;
+use crate::flight::{self, Probe, State, Table, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::{DEFAULT_SHARDS, Shards};
-use crate::store::{Store, StoreError};
+use crate::store::{Claim, Store, StoreError, Want};
 
 /// A store with no size limit: every value stays until it is removed or the
 /// cache is cleared. Right for deterministic functions over a bounded set of
@@ -36,9 +38,25 @@ pub struct Unbounded<K, V> {
 
 struct Part<K, V> {
     table: HashTable<(K, V)>,
+    /// The keys of this part being computed (single-flight).
+    flights: Table<K, V>,
     /// Counted under the lock that a lookup takes anyway: exact, and free.
     hits: u64,
     misses: u64,
+    expirations: u64,
+}
+
+impl<K: Hash + Eq, V> Part<K, V> {
+    /// Stores `value` for `key`; returns the value it replaces.
+    fn put(&mut self, state: &foldhash::fast::RandomState, hash: u64, key: K, value: V) -> Option<V> {
+        match self.table.entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k)) {
+            Entry::Occupied(mut entry) => Some(core::mem::replace(&mut entry.get_mut().1, value)),
+            Entry::Vacant(entry) => {
+                entry.insert((key, value));
+                None
+            }
+        }
+    }
 }
 
 impl<K, V> Unbounded<K, V> {
@@ -46,7 +64,13 @@ impl<K, V> Unbounded<K, V> {
     #[must_use]
     pub fn new() -> Self {
         Unbounded {
-            shards: Shards::new(DEFAULT_SHARDS, || Part { table: HashTable::new(), hits: 0, misses: 0 }),
+            shards: Shards::new(DEFAULT_SHARDS, || Part {
+                table: HashTable::new(),
+                flights: Table::new(),
+                hits: 0,
+                misses: 0,
+                expirations: 0,
+            }),
         }
     }
 }
@@ -65,9 +89,64 @@ impl<K, V> fmt::Debug for Unbounded<K, V> {
     }
 }
 
+impl<K, V> Unbounded<K, V>
+where
+    K: Hash + Eq + Clone + Send,
+    V: Clone + Send,
+{
+    /// The miss of [`Store::__claim`], under the part's lock: drops a stale
+    /// entry, then waits for the thread computing the key or claims it.
+    #[cold]
+    #[inline(never)]
+    fn claim_miss<Q>(
+        &self,
+        mut part: MutexGuard<'_, Part<K, V>>,
+        index: usize,
+        hash: u64,
+        key: &Q,
+        want: Want<'_, V>,
+        name: &str,
+    ) -> Claim<K, V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        part.misses += 1;
+        let mut stale = None;
+        if let Want::Fresh(fresh) = want {
+            if let Ok(entry) = part.table.find_entry(hash, |(k, _)| key.matches(k)) {
+                if !fresh(&entry.get().1) {
+                    stale = Some(entry.remove().0);
+                    part.expirations += 1;
+                }
+            }
+        }
+        let me = flight::current_thread();
+        let mut probe = part.flights.probe(hash, |k| key.matches(k), me);
+        if let Probe::Wait(id) = probe {
+            probe = flight::wait(&mut part, self.shards.settled(index), |p| &mut p.flights, hash, id, me);
+        }
+        let claim = match probe {
+            Probe::Reentry => {
+                drop(part);
+                flight::reentry(name)
+            }
+            Probe::Value(value) => Claim::Value(value),
+            Probe::Compute(ticket, owned) => Claim::Compute(ticket, owned),
+            Probe::Absent | Probe::Wait(_) => {
+                let owned = key.to_owned_key();
+                let ticket = part.flights.claim(self.shards.hasher(), hash, owned.clone(), me);
+                Claim::Compute(ticket, owned)
+            }
+        };
+        drop(part);
+        drop(stale);
+        claim
+    }
+}
+
 impl<K, V> Store<K, V> for Unbounded<K, V>
 where
-    K: Hash + Eq + Send,
+    K: Hash + Eq + Clone + Send,
     V: Clone + Send,
 {
     #[inline]
@@ -118,14 +197,7 @@ where
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
         let hash = self.shards.hash_one(&key);
         let mut part = self.shards.lock(self.shards.index(hash));
-        let state = self.shards.hasher();
-        let replaced = match part.table.entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k)) {
-            Entry::Occupied(mut entry) => Some(core::mem::replace(&mut entry.get_mut().1, value)),
-            Entry::Vacant(entry) => {
-                entry.insert((key, value));
-                None
-            }
-        };
+        let replaced = part.put(self.shards.hasher(), hash, key, value);
         drop(part);
         // A replaced value is dropped after the lock is released, so that its
         // `Drop` may use this cache.
@@ -153,6 +225,7 @@ where
             old.push(core::mem::take(&mut part.table));
             part.hits = 0;
             part.misses = 0;
+            part.expirations = 0;
         });
         drop(old);
         Ok(())
@@ -166,11 +239,54 @@ where
 
     const COUNTS_LOOKUPS: bool = true;
 
+    const __FLIGHTS: bool = true;
+
+    #[inline]
+    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<K, V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let hash = hash_view(self.shards.hasher(), key);
+        let index = self.shards.index(hash);
+        let mut part = self.shards.lock(index);
+        if let Some((_, value)) = part.table.find(hash, |(k, _)| key.matches(k)) {
+            if want.accepts(value) {
+                let value = value.clone();
+                part.hits += 1;
+                return Claim::Hit(value);
+            }
+        }
+        self.claim_miss(part, index, hash, key, want, name)
+    }
+
+    fn __settle(&self, ticket: Ticket, key: Option<K>, value: Option<&V>)
+    where
+        V: Clone,
+    {
+        let index = self.shards.index(ticket.hash);
+        let mut part = self.shards.lock(index);
+        let replaced = match (key, value) {
+            (Some(key), Some(value)) => part.put(self.shards.hasher(), ticket.hash, key, value.clone()),
+            _ => None,
+        };
+        let (wake, removed) = part.flights.settle(&ticket, || match value {
+            Some(value) => State::Done(value.clone()),
+            None => State::Abandoned,
+        });
+        drop(part);
+        // The user's types are dropped after the lock is released.
+        drop((replaced, removed));
+        if wake {
+            self.shards.settled(index).notify_all();
+        }
+    }
+
     fn info(&self) -> CacheInfo {
         let mut info = CacheInfo::default();
         self.shards.each(|part| {
             info.hits += part.hits;
             info.misses += part.misses;
+            info.expirations += part.expirations;
             info.currsize += part.table.len();
         });
         info

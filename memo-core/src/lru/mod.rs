@@ -30,16 +30,19 @@ use core::hash::{BuildHasher, Hash};
 use core::num::NonZeroUsize;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use parking_lot::MutexGuard;
+
 mod part;
 
 use part::MAX_ENTRIES;
-pub(crate) use part::Part;
+pub(crate) use part::{Node, Part};
 
 use crate::expiry::Found;
+use crate::flight::{self, Probe, State, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::Shards;
-use crate::store::{Store, StoreError};
+use crate::store::{Claim, Store, StoreError, Want};
 
 /// The most entries an [`Lru`] holds, whatever its `maxsize`: indices are
 /// `u32`, and one value marks the end of the list.
@@ -114,9 +117,131 @@ impl<K, V> fmt::Debug for Lru<K, V> {
     }
 }
 
+/// What an insert displaced: a replaced value, an evicted entry, a node freed
+/// in another part. Dropped by the caller once the locks are released.
+type Displaced<K, V> = (Option<V>, Option<(K, V)>, Option<Node<K, V>>);
+
+/// A part, locked.
+type PartGuard<'a, K, V> = MutexGuard<'a, Part<K, V>>;
+
+impl<K, V> Lru<K, V>
+where
+    K: Hash + Eq + Clone + Send,
+    V: Clone + Send,
+{
+    /// Stores `value` for `key` (whose hash is `hash`), evicting if full.
+    /// Returns the key's part, still locked, unless the value could not be kept
+    /// (every slot held by inserts under way), and what was displaced.
+    fn put(&self, hash: u64, key: K, value: V) -> (Option<PartGuard<'_, K, V>>, Displaced<K, V>) {
+        let state = self.shards.hasher();
+        let home = self.shards.index(hash);
+        let mut part = self.shards.lock(home);
+        if let Some(i) = part.find(hash, |k| *k == key) {
+            part.used(i, self.exact);
+            let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
+            return (Some(part), (Some(old), None, None));
+        }
+        if self.reserve() {
+            part.push(state, hash, key, value);
+            return (Some(part), (None, None, None));
+        }
+        if self.exact || part.nodes.len() >= self.fair {
+            // Full: a victim of this part gives its node to the new entry.
+            let old = part.replace_victim(state, hash, key, value, self.exact);
+            part.evictions += 1;
+            return (Some(part), (None, Some(old), None));
+        }
+        // Full, and this part holds less than its share: free a slot in a part
+        // above its share (or, failing that, any part), one lock at a time,
+        // then come back. The slot passes from one part to the other, so the
+        // count never exceeds `maxsize`.
+        drop(part);
+        let mut freed = None;
+        for threshold in [self.fair + 1, 1] {
+            for step in 1..self.shards.len() {
+                let mut other = self.shards.lock((home + step) % self.shards.len());
+                if other.nodes.len() >= threshold {
+                    freed = other.pop_victim(state, self.exact);
+                    other.evictions += u64::from(freed.is_some());
+                    break;
+                }
+            }
+            if freed.is_some() {
+                break;
+            }
+        }
+        if freed.is_none() && !self.reserve() {
+            // Every part is empty and yet the count is full: other inserts
+            // hold the slots. Keeping this value is not worth waiting for them.
+            return (None, (Some(value), None, None));
+        }
+        let mut part = self.shards.lock(home);
+        if let Some(i) = part.find(hash, |k| *k == key) {
+            // Inserted meanwhile by another thread: replace, and give the slot back.
+            part.used(i, self.exact);
+            let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return (Some(part), (Some(old), None, freed));
+        }
+        part.push(state, hash, key, value);
+        (Some(part), (None, None, freed))
+    }
+
+    /// The miss of [`Store::__claim`], under the part's lock: drops a stale
+    /// entry, then waits for the thread computing the key or claims it.
+    #[cold]
+    #[inline(never)]
+    fn claim_miss<Q>(
+        &self,
+        mut part: MutexGuard<'_, Part<K, V>>,
+        index: usize,
+        hash: u64,
+        key: &Q,
+        want: Want<'_, V>,
+        name: &str,
+    ) -> Claim<K, V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let state = self.shards.hasher();
+        part.misses += 1;
+        let mut stale = None;
+        if let Want::Fresh(fresh) = want {
+            if let Some(i) = part.find(hash, |k| key.matches(k)) {
+                if !fresh(&part.nodes[i as usize].value) {
+                    stale = part.remove_index(state, hash, i);
+                    self.len.fetch_sub(1, Ordering::AcqRel);
+                    part.expirations += 1;
+                }
+            }
+        }
+        let me = flight::current_thread();
+        let mut probe = part.flights.probe(hash, |k| key.matches(k), me);
+        if let Probe::Wait(id) = probe {
+            probe = flight::wait(&mut part, self.shards.settled(index), |p| &mut p.flights, hash, id, me);
+        }
+        let claim = match probe {
+            Probe::Reentry => {
+                drop(part);
+                flight::reentry(name)
+            }
+            Probe::Value(value) => Claim::Value(value),
+            Probe::Compute(ticket, owned) => Claim::Compute(ticket, owned),
+            Probe::Absent | Probe::Wait(_) => {
+                let owned = key.to_owned_key();
+                let ticket = part.flights.claim(state, hash, owned.clone(), me);
+                Claim::Compute(ticket, owned)
+            }
+        };
+        drop(part);
+        drop(stale);
+        claim
+    }
+}
+
 impl<K, V> Store<K, V> for Lru<K, V>
 where
-    K: Hash + Eq + Send,
+    K: Hash + Eq + Clone + Send,
     V: Clone + Send,
 {
     #[inline]
@@ -179,68 +304,12 @@ where
     }
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
-        let state = self.shards.hasher();
-        let hash = state.hash_one(&key);
-        let home = self.shards.index(hash);
-        let mut part = self.shards.lock(home);
-        // What the insert displaces is dropped after the lock is released, so
+        let hash = self.shards.hasher().hash_one(&key);
+        let (part, displaced) = self.put(hash, key, value);
+        drop(part);
+        // What the insert displaced is dropped after the lock is released, so
         // that a value's `Drop` may use this cache.
-        if let Some(i) = part.find(hash, |k| *k == key) {
-            part.used(i, self.exact);
-            let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
-            drop(part);
-            drop(old);
-            return Ok(());
-        }
-        if self.reserve() {
-            part.push(state, hash, key, value);
-            return Ok(());
-        }
-        if self.exact || part.nodes.len() >= self.fair {
-            // Full: a victim of this part gives its node to the new entry.
-            let old = part.replace_victim(state, hash, key, value, self.exact);
-            part.evictions += 1;
-            drop(part);
-            drop(old);
-            return Ok(());
-        }
-        // Full, and this part holds less than its share: free a slot in a part
-        // above its share (or, failing that, any part), one lock at a time,
-        // then come back. The slot passes from one part to the other, so the
-        // count never exceeds `maxsize`.
-        drop(part);
-        let mut freed = None;
-        for threshold in [self.fair + 1, 1] {
-            for step in 1..self.shards.len() {
-                let mut other = self.shards.lock((home + step) % self.shards.len());
-                if other.nodes.len() >= threshold {
-                    freed = other.pop_victim(state, self.exact);
-                    other.evictions += u64::from(freed.is_some());
-                    break;
-                }
-            }
-            if freed.is_some() {
-                break;
-            }
-        }
-        if freed.is_none() && !self.reserve() {
-            // Every part is empty and yet the count is full: other inserts
-            // hold the slots. Keeping this value is not worth waiting for them.
-            return Ok(());
-        }
-        let mut part = self.shards.lock(home);
-        if let Some(i) = part.find(hash, |k| *k == key) {
-            // Inserted meanwhile by another thread: replace, and give the slot back.
-            part.used(i, self.exact);
-            let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
-            self.len.fetch_sub(1, Ordering::AcqRel);
-            drop(part);
-            drop((old, freed));
-            return Ok(());
-        }
-        part.push(state, hash, key, value);
-        drop(part);
-        drop(freed);
+        drop(displaced);
         Ok(())
     }
 
@@ -264,10 +333,9 @@ where
     fn clear(&self) -> Result<(), StoreError> {
         let mut old = Vec::new();
         self.shards.each(|part| {
-            let nodes = core::mem::take(&mut part.nodes);
+            let nodes = part.empty();
             self.len.fetch_sub(nodes.len(), Ordering::AcqRel);
             old.push(nodes);
-            *part = Part::new();
         });
         drop(old);
         Ok(())
@@ -283,12 +351,55 @@ where
 
     const COUNTS_LOOKUPS: bool = true;
 
+    const __FLIGHTS: bool = true;
+
+    #[inline]
+    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<K, V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let hash = hash_view(self.shards.hasher(), key);
+        let index = self.shards.index(hash);
+        let mut part = self.shards.lock(index);
+        if let Some(i) = part.find(hash, |k| key.matches(k)) {
+            if want.accepts(&part.nodes[i as usize].value) {
+                part.hits += 1;
+                part.used(i, self.exact);
+                return Claim::Hit(part.nodes[i as usize].value.clone());
+            }
+        }
+        self.claim_miss(part, index, hash, key, want, name)
+    }
+
+    fn __settle(&self, ticket: Ticket, key: Option<K>, value: Option<&V>)
+    where
+        V: Clone,
+    {
+        let index = self.shards.index(ticket.hash);
+        let (part, displaced) = match (key, value) {
+            (Some(key), Some(value)) => self.put(ticket.hash, key, value.clone()),
+            _ => (None, (None, None, None)),
+        };
+        let mut part = part.unwrap_or_else(|| self.shards.lock(index));
+        let (wake, removed) = part.flights.settle(&ticket, || match value {
+            Some(value) => State::Done(value.clone()),
+            None => State::Abandoned,
+        });
+        drop(part);
+        // The user's types are dropped after the lock is released.
+        drop((displaced, removed));
+        if wake {
+            self.shards.settled(index).notify_all();
+        }
+    }
+
     fn info(&self) -> CacheInfo {
         let mut info = CacheInfo { maxsize: Some(self.maxsize), ..CacheInfo::default() };
         self.shards.each(|part| {
             info.hits += part.hits;
             info.misses += part.misses;
             info.evictions += part.evictions;
+            info.expirations += part.expirations;
         });
         info.currsize = self.len();
         info

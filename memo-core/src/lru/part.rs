@@ -7,6 +7,8 @@ use core::hash::{BuildHasher, Hash};
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
+use crate::flight::Table;
+
 /// No node: the end of the list.
 pub(crate) const NIL: u32 = u32::MAX;
 
@@ -35,6 +37,9 @@ pub(crate) struct Part<K, V> {
     pub(crate) hits: u64,
     pub(crate) misses: u64,
     pub(crate) evictions: u64,
+    pub(crate) expirations: u64,
+    /// The keys of this part being computed (single-flight).
+    pub(crate) flights: Table<K, V>,
 }
 
 /// Converts an index that is below `LRU_MAX_ENTRIES` by construction.
@@ -55,7 +60,18 @@ impl<K, V> Part<K, V> {
             hits: 0,
             misses: 0,
             evictions: 0,
+            expirations: 0,
+            flights: Table::new(),
         }
+    }
+
+    /// Empties the part and resets its counts, keeping the keys in flight;
+    /// returns the nodes, to be dropped once the lock is released.
+    pub(crate) fn empty(&mut self) -> Vec<Node<K, V>> {
+        let flights = core::mem::replace(&mut self.flights, Table::new());
+        let old = core::mem::replace(self, Part::new());
+        self.flights = flights;
+        old.nodes
     }
 
     pub(crate) fn unlink(&mut self, i: u32) {
