@@ -19,6 +19,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::key::{KeyView, hash_view};
 use crate::shards::{DEFAULT_SHARDS, Padded};
+use crate::store::Claim;
 
 /// Which thread: the address of a thread-local, unique among the threads
 /// alive, and cheaper to get than `std::thread::current().id()` (which clones
@@ -172,6 +173,51 @@ pub(crate) fn wait<P, K: Hash + Eq + Clone, V: Clone>(
         if let Some(probe) = table(guard).woken(hash, id, me) {
             return probe;
         }
+    }
+}
+
+/// Under the lock of a store's part, after a miss: waits for the thread that
+/// computes the key, or claims it for this thread. `table` finds the part's
+/// claims. `Err` is a same-thread re-entry: the caller releases the lock and
+/// calls [`reentry`].
+pub(crate) fn claim_in<P, K, V, Q>(
+    part: &mut MutexGuard<'_, P>,
+    settled: &Condvar,
+    table: impl Fn(&mut P) -> &mut Table<K, V>,
+    state: &RandomState,
+    hash: u64,
+    key: &Q,
+) -> Result<Claim<K, V>, Reentry>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    Q: KeyView<Owned = K> + ?Sized,
+{
+    let me = current_thread();
+    let mut probe = table(part).probe(hash, |k| key.matches(k), me);
+    if let Probe::Wait(id) = probe {
+        probe = wait(part, settled, &table, hash, id, me);
+    }
+    Ok(match probe {
+        Probe::Reentry => return Err(Reentry),
+        Probe::Value(value) => Claim::Value(value),
+        Probe::Compute(ticket, owned) => Claim::Compute(ticket, owned),
+        Probe::Absent | Probe::Wait(_) => {
+            let owned = key.to_owned_key();
+            let ticket = table(part).claim(state, hash, owned.clone(), me);
+            Claim::Compute(ticket, owned)
+        }
+    })
+}
+
+/// A same-thread re-entry on a key being computed.
+pub(crate) struct Reentry;
+
+/// How a claim is settled: with the value, or abandoned without one.
+pub(crate) fn outcome<V: Clone>(value: Option<&V>) -> State<V> {
+    match value {
+        Some(value) => State::Done(value.clone()),
+        None => State::Abandoned,
     }
 }
 

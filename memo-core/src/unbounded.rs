@@ -8,7 +8,7 @@ use hashbrown::hash_table::Entry;
 use parking_lot::MutexGuard;
 
 use crate::expiry::Found;
-use crate::flight::{self, Probe, State, Table, Ticket};
+use crate::flight::{self, Table, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::{DEFAULT_SHARDS, Shards};
@@ -120,27 +120,12 @@ where
                 }
             }
         }
-        let me = flight::current_thread();
-        let mut probe = part.flights.probe(hash, |k| key.matches(k), me);
-        if let Probe::Wait(id) = probe {
-            probe = flight::wait(&mut part, self.shards.settled(index), |p| &mut p.flights, hash, id, me);
-        }
-        let claim = match probe {
-            Probe::Reentry => {
-                drop(part);
-                flight::reentry(name)
-            }
-            Probe::Value(value) => Claim::Value(value),
-            Probe::Compute(ticket, owned) => Claim::Compute(ticket, owned),
-            Probe::Absent | Probe::Wait(_) => {
-                let owned = key.to_owned_key();
-                let ticket = part.flights.claim(self.shards.hasher(), hash, owned.clone(), me);
-                Claim::Compute(ticket, owned)
-            }
-        };
+        let state = self.shards.hasher();
+        let claim =
+            flight::claim_in(&mut part, self.shards.settled(index), |p| &mut p.flights, state, hash, key);
         drop(part);
         drop(stale);
-        claim
+        claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
 }
 
@@ -269,10 +254,7 @@ where
             (Some(key), Some(value)) => part.put(self.shards.hasher(), ticket.hash, key, value.clone()),
             _ => None,
         };
-        let (wake, removed) = part.flights.settle(&ticket, || match value {
-            Some(value) => State::Done(value.clone()),
-            None => State::Abandoned,
-        });
+        let (wake, removed) = part.flights.settle(&ticket, || flight::outcome(value));
         drop(part);
         // The user's types are dropped after the lock is released.
         drop((replaced, removed));

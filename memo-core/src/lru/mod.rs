@@ -38,7 +38,7 @@ use part::MAX_ENTRIES;
 pub(crate) use part::{Node, Part};
 
 use crate::expiry::Found;
-use crate::flight::{self, Probe, State, Ticket};
+use crate::flight::{self, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::Shards;
@@ -215,27 +215,11 @@ where
                 }
             }
         }
-        let me = flight::current_thread();
-        let mut probe = part.flights.probe(hash, |k| key.matches(k), me);
-        if let Probe::Wait(id) = probe {
-            probe = flight::wait(&mut part, self.shards.settled(index), |p| &mut p.flights, hash, id, me);
-        }
-        let claim = match probe {
-            Probe::Reentry => {
-                drop(part);
-                flight::reentry(name)
-            }
-            Probe::Value(value) => Claim::Value(value),
-            Probe::Compute(ticket, owned) => Claim::Compute(ticket, owned),
-            Probe::Absent | Probe::Wait(_) => {
-                let owned = key.to_owned_key();
-                let ticket = part.flights.claim(state, hash, owned.clone(), me);
-                Claim::Compute(ticket, owned)
-            }
-        };
+        let claim =
+            flight::claim_in(&mut part, self.shards.settled(index), |p| &mut p.flights, state, hash, key);
         drop(part);
         drop(stale);
-        claim
+        claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
 }
 
@@ -381,10 +365,7 @@ where
             _ => (None, (None, None, None)),
         };
         let mut part = part.unwrap_or_else(|| self.shards.lock(index));
-        let (wake, removed) = part.flights.settle(&ticket, || match value {
-            Some(value) => State::Done(value.clone()),
-            None => State::Abandoned,
-        });
+        let (wake, removed) = part.flights.settle(&ticket, || flight::outcome(value));
         drop(part);
         // The user's types are dropped after the lock is released.
         drop((displaced, removed));
