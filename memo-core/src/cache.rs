@@ -141,21 +141,44 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        self.find(view, Want::Any)
+    }
+
+    /// The lookup behind [`lookup`](Cache::lookup), [`lookup_fresh`] and
+    /// [`lookup_refresh`](Cache::lookup_refresh): `want` says which stored
+    /// value answers. Hits are counted by the store if it
+    /// [counts lookups](Store::COUNTS_LOOKUPS), else here.
+    ///
+    /// [`lookup_fresh`]: Cache::lookup_fresh
+    #[inline]
+    fn find<Q>(&self, view: &Q, want: Want<'_, V>) -> Result<V, Miss<'_, K, V, S>>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
         if S::__FLIGHTS && self.single_flight {
-            return self.claim(view, Want::Any);
+            return self.claim(view, want);
         }
-        let counted = match self.store.get(view) {
-            Ok(Some(value)) => {
+        let (found, fresh): (_, &dyn Fn(&V) -> bool) = match want {
+            Want::Any => (self.store.get(view).map(|value| value.map_or(Found::Miss, Found::Hit)), &|_| true),
+            Want::Fresh(fresh) => (self.store.get_fresh(view, fresh), fresh),
+            Want::Recompute => return self.miss(view, false, None),
+        };
+        let counted = match found {
+            Ok(Found::Hit(value)) => {
                 if !S::COUNTS_LOOKUPS {
                     self.hits.fetch_add(1, Relaxed);
                 }
                 return Ok(value);
             }
-            Ok(None) => S::COUNTS_LOOKUPS,
+            Ok(Found::Expired) => {
+                self.expirations.fetch_add(1, Relaxed);
+                S::COUNTS_LOOKUPS
+            }
+            Ok(Found::Miss) => S::COUNTS_LOOKUPS,
             // The store could not answer: a miss it did not count.
             Err(_) => false,
         };
-        self.miss(view, counted, &|_| true)
+        self.miss(view, counted, Some(fresh))
     }
 
     /// A lookup in a store that keeps single-flight claims in its own parts:
@@ -182,15 +205,6 @@ where
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn miss<Q>(&self, view: &Q, counted: bool, fresh: &dyn Fn(&V) -> bool) -> Result<V, Miss<'_, K, V, S>>
-    where
-        Q: KeyView<Owned = K> + ?Sized,
-    {
-        self.miss_with(view, counted, Some(fresh))
-    }
-
     /// A lookup that ignores what the store holds, so that the caller computes
     /// the value again and replaces it: what a handle's `refresh` does. Other
     /// threads that miss the key meanwhile wait for the new value.
@@ -204,14 +218,15 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        if S::__FLIGHTS && self.single_flight {
-            return self.claim(view, Want::Recompute);
-        }
-        self.miss_with(view, false, None)
+        self.find(view, Want::Recompute)
     }
 
-    /// `fresh`, if given, says which stored values a second look may return.
-    fn miss_with<Q>(
+    /// A miss in a store without claims of its own: counted here if the store
+    /// did not count it, then single-flight through the cache's table. `fresh`,
+    /// if given, says which stored values a second look may return.
+    #[cold]
+    #[inline(never)]
+    fn miss<Q>(
         &self,
         view: &Q,
         counted: bool,
@@ -280,29 +295,12 @@ where
     {
         let now = clock::now();
         let fresh = move |entry: &Expiring<V>| entry.is_fresh(now);
-        if S::__FLIGHTS && self.single_flight {
-            let found = self.claim(view, Want::Fresh(&fresh));
-            if found.is_err() {
-                self.sweep(now);
-            }
-            return found.map(|entry| entry.value);
+        let found = self.find(view, Want::Fresh(&fresh));
+        if found.is_err() {
+            // This call computes the value: it may sweep first.
+            self.sweep(now);
         }
-        let counted = match self.store.get_fresh(view, &fresh) {
-            Ok(Found::Hit(entry)) => {
-                if !S::COUNTS_LOOKUPS {
-                    self.hits.fetch_add(1, Relaxed);
-                }
-                return Ok(entry.value);
-            }
-            Ok(Found::Expired) => {
-                self.expirations.fetch_add(1, Relaxed);
-                S::COUNTS_LOOKUPS
-            }
-            Ok(Found::Miss) => S::COUNTS_LOOKUPS,
-            Err(_) => false,
-        };
-        self.sweep(now);
-        self.miss(view, counted, &fresh).map(|entry| entry.value)
+        found.map(|entry| entry.value)
     }
 
     /// Removes every expired entry, if the last sweep is `sweep_every` old.

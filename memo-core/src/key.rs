@@ -222,10 +222,6 @@ tuple_views! {
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
 }
 
-/// The most arguments a key can hold; the macro reports more as an error.
-#[allow(dead_code)]
-pub const MAX_KEY_PARTS: usize = 12;
-
 #[cfg(test)]
 mod tests {
     use super::*;
