@@ -127,11 +127,13 @@ impl CacheHandle {
     pub fn info(&self) -> CacheInfo {
         let all = self.all.read();
         let mut info = CacheInfo { maxsize: self.maxsize.map(NonZeroUsize::get), ..CacheInfo::default() };
-        if let Some(first) = all.first() {
-            info.maxsize = first.cache.info().maxsize;
-        }
-        for slot in all.iter() {
-            info.absorb(slot.cache.info());
+        for (i, slot) in all.iter().enumerate() {
+            let one = slot.cache.info();
+            if i == 0 {
+                // Made by the store: what it really keeps.
+                info.maxsize = one.maxsize;
+            }
+            info.absorb(one);
         }
         info
     }

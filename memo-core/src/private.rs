@@ -83,11 +83,7 @@ where
     S: Store<K, Expiring<V>>,
 {
     let entry = Expiring::new(value, clock::now(), lifetime);
-    if keep && lifetime != Some(Duration::ZERO) {
-        miss.complete(entry).value
-    } else {
-        miss.complete_uncached(entry).value
-    }
+    finish(miss, entry, keep && lifetime != Some(Duration::ZERO)).value
 }
 
 /// `ttl` checked when it is first used: a zero `ttl` would expire every entry
