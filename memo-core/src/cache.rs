@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use crate::clock;
 use crate::expiry::{Expiring, Found};
-use crate::flight::{Flights, State, Ticket, Turn};
+use crate::flight::{Flights, State, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{Exact, KeyView};
 use crate::store::{Claim, Store, Want};
@@ -188,7 +188,16 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        match self.store.__claim(view, want, self.name) {
+        self.answer(view, self.store.__claim(view, want, self.name))
+    }
+
+    /// The value, or the miss this thread computes, from what a claim found.
+    #[inline]
+    fn answer<Q>(&self, view: &Q, claim: Claim<K, V>) -> Result<V, Miss<'_, K, V, S>>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        match claim {
             Claim::Hit(value) | Claim::Value(value) => Ok(value),
             Claim::Compute(ticket, key) => Err(Miss::claimed(self, key, ticket)),
             // A store that says it keeps claims and then does not: go without.
@@ -256,10 +265,7 @@ where
                 Ok(Found::Miss) | Err(_) => None,
             }
         };
-        match self.flights.get_or_init(Flights::new).enter(view, self.name, recheck) {
-            Turn::Value(value) => Ok(value),
-            Turn::Compute(ticket, key) => Err(Miss::claimed(self, key, ticket)),
-        }
+        self.answer(view, self.flights.get_or_init(Flights::new).enter(view, self.name, recheck))
     }
 
     /// Removes the entry for `key`; returns whether there was one (`false` also

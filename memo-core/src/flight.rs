@@ -176,10 +176,10 @@ pub(crate) fn wait<P, K: Hash + Eq + Clone, V: Clone>(
     }
 }
 
-/// Under the lock of a store's part, after a miss: waits for the thread that
-/// computes the key, or claims it for this thread. `table` finds the part's
-/// claims. `Err` is a same-thread re-entry: the caller releases the lock and
-/// calls [`reentry`].
+/// Under the lock of a part, after a miss: waits for the thread that
+/// computes the key, or, unless `recheck` finds the value stored after all,
+/// claims it for this thread. `table` finds the part's claims. `Err` is a
+/// same-thread re-entry: the caller releases the lock and calls [`reentry`].
 pub(crate) fn claim_in<P, K, V, Q>(
     part: &mut MutexGuard<'_, P>,
     settled: &Condvar,
@@ -187,6 +187,7 @@ pub(crate) fn claim_in<P, K, V, Q>(
     state: &RandomState,
     hash: u64,
     key: &Q,
+    recheck: impl FnOnce() -> Option<V>,
 ) -> Result<Claim<K, V>, Reentry>
 where
     K: Hash + Eq + Clone,
@@ -203,6 +204,9 @@ where
         Probe::Value(value) => Claim::Value(value),
         Probe::Compute(ticket, owned) => Claim::Compute(ticket, owned),
         Probe::Absent | Probe::Wait(_) => {
+            if let Some(value) = recheck() {
+                return Ok(Claim::Value(value));
+            }
             let owned = key.to_owned_key();
             let ticket = table(part).claim(state, hash, owned.clone(), me);
             Claim::Compute(ticket, owned)
@@ -228,15 +232,6 @@ pub(crate) fn reentry(name: &str) -> ! {
         "memo: `{name}` was called again, on the same thread, with the arguments it is computing: \
          that is infinite recursion, so the cache stops it here instead of waiting forever"
     );
-}
-
-/// What a thread that missed in a store without flights of its own does next.
-pub(crate) enum Turn<K, V> {
-    /// Another thread computed the value while this one waited, or the store
-    /// had it after all.
-    Value(V),
-    /// This thread computes it, under this claim, and stores it under this key.
-    Compute(Ticket, K),
 }
 
 /// The keys in flight of one cache over a store that keeps none itself,
@@ -284,32 +279,15 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     ///
     /// Panics if the calling thread is computing this very key already: that
     /// is infinite recursion, and waiting for itself would hang.
-    pub(crate) fn enter<Q>(&self, view: &Q, name: &str, recheck: impl FnOnce() -> Option<V>) -> Turn<K, V>
+    pub(crate) fn enter<Q>(&self, view: &Q, name: &str, recheck: impl FnOnce() -> Option<V>) -> Claim<K, V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(&self.state, view);
         let part = self.part(hash);
-        let me = current_thread();
         let mut table = part.table.lock();
-        let mut probe = table.probe(hash, |k| view.matches(k), me);
-        if let Probe::Wait(id) = probe {
-            probe = wait(&mut table, &part.settled, |t| t, hash, id, me);
-        }
-        match probe {
-            Probe::Reentry => {
-                drop(table);
-                reentry(name)
-            }
-            Probe::Value(value) => Turn::Value(value),
-            Probe::Compute(ticket, key) => Turn::Compute(ticket, key),
-            Probe::Absent | Probe::Wait(_) => {
-                if let Some(value) = recheck() {
-                    return Turn::Value(value);
-                }
-                let key = view.to_owned_key();
-                Turn::Compute(table.claim(&self.state, hash, key.clone(), me), key)
-            }
-        }
+        let claim = claim_in(&mut table, &part.settled, |t| t, &self.state, hash, view, recheck);
+        drop(table);
+        claim.unwrap_or_else(|Reentry| reentry(name))
     }
 }
