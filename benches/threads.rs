@@ -1,7 +1,6 @@
-//! Hits per second on a shared cache, one thread against two, on warm keys:
-//! the stores are split into independently locked parts, so two threads should
-//! get close to twice the hits of one. A hand-written `Mutex<HashMap>` memo,
-//! which stops scaling at one core, runs beside them.
+//! Hits per second on a shared cache, one thread against two, on warm keys,
+//! for every shared cache of `peers` in one run (`memoize`'s default cache is
+//! one per thread, so its `SharedCache` mode stands in).
 //!
 //! Each sample is wall time over all the hits of all threads, divided by the
 //! number of hits: the time per hit of the cache as a whole. One thread's
@@ -9,38 +8,15 @@
 //!
 //! `cargo bench --bench threads`
 
+mod peers;
+
 use std::hint::black_box;
-use std::sync::{Arc, Barrier, LazyLock};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use memo::memoize;
-use parking_lot::Mutex;
-
-const KEYS: u64 = 1_000;
-
-#[memoize]
-fn unbounded(n: u64) -> u64 {
-    n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-#[memoize(maxsize = 1_000)]
-fn lru(n: u64) -> u64 {
-    n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-type Map = hashbrown::HashMap<u64, u64, foldhash::fast::RandomState>;
-static BASELINE: LazyLock<Mutex<Map>> = LazyLock::new(Mutex::default);
-
-fn baseline(n: u64) -> u64 {
-    if let Some(&v) = BASELINE.lock().get(&n) {
-        return v;
-    }
-    let v = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    BASELINE.lock().insert(n, v);
-    v
-}
+use peers::{KEYS, SHARED};
 
 /// Wall time of `threads` threads making `iters` calls each, per call.
 fn run(threads: u64, iters: u64, f: fn(u64) -> u64) -> Duration {
@@ -70,24 +46,23 @@ fn run(threads: u64, iters: u64, f: fn(u64) -> u64) -> Duration {
 }
 
 fn scaling(c: &mut Criterion) {
-    for n in 0..KEYS {
-        unbounded(n);
-        lru(n);
-        baseline(n);
-    }
-    type Memoized = fn(u64) -> u64;
-    let functions: [(&str, Memoized); 3] =
-        [("memo unbounded", unbounded), ("memo lru(1000)", lru), ("baseline Mutex<HashMap>", baseline)];
     let mut group = c.benchmark_group("shared cache, time per hit");
-    for (name, f) in functions {
+    for family in SHARED {
+        for n in 0..KEYS {
+            (family.mix)(n);
+        }
         for threads in [1, 2] {
-            group.bench_function(format!("{name}, {threads} thread(s)"), |b| {
-                b.iter_custom(|iters| run(threads, iters, f));
+            group.bench_function(format!("{}, {threads} thread(s)", family.name), |b| {
+                b.iter_custom(|iters| run(threads, iters, family.mix));
             });
         }
     }
     group.finish();
 }
 
-criterion_group!(benches, scaling);
+criterion_group! {
+    name = benches;
+    config = peers::criterion();
+    targets = scaling
+}
 criterion_main!(benches);
