@@ -114,6 +114,8 @@ pub use memo_core::{
     Cache, CacheHandle, CacheInfo, Exact, Expiring, Found, KeyPart, KeyView, LRU_MAX_ENTRIES, Lru, Miss,
     Store, StoreError, ThreadCacheHandle, Unbounded, clock,
 };
+#[cfg(feature = "async")]
+pub use memo_core::{Pending, PendingFresh};
 
 /// Caches a function's results; see the [crate documentation](crate) for the
 /// options and what holds.

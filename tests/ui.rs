@@ -1,12 +1,13 @@
 //! Misuse of `#[memoize]` is a compile error at the offending token, with a
 //! sentence that says what to write instead. The expected messages are the
-//! committed `tests/ui/*.stderr` snapshots.
+//! committed `tests/ui/**/*.stderr` snapshots.
 //!
 //! rustc's wording changes between releases, so the snapshots are pinned to
 //! the compiler in `tests/ui/RUSTC_VERSION`: under another compiler this test
 //! fails and says so, rather than letting a changed message through unread.
 //! To re-bless after a toolchain change or an intended change of a message:
-//! `TRYBUILD=overwrite cargo test --test ui`, review the diff of the
+//! `TRYBUILD=overwrite cargo test --test ui` and
+//! `TRYBUILD=overwrite cargo test --test ui --features async`, review the diff of the
 //! `.stderr` files, and write the new `rustc --version` into `RUSTC_VERSION`.
 
 use std::process::Command;
@@ -26,4 +27,11 @@ fn ui() {
 
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");
+    // Misuse on `async fn`, with the `async` feature and without it (`cargo
+    // test --test ui` runs the latter).
+    if cfg!(feature = "async") {
+        cases.compile_fail("tests/ui/async/*.rs");
+    } else {
+        cases.compile_fail("tests/ui/no_async/*.rs");
+    }
 }

@@ -103,6 +103,12 @@ impl<K, V, S> Cache<K, V, S> {
     pub fn store(&self) -> &S {
         &self.store
     }
+
+    /// The cache's own single-flight table, if a miss has made it.
+    #[cfg(feature = "async")]
+    pub(crate) fn flights_made(&self) -> Option<&Flights<K, V>> {
+        self.flights.get()
+    }
 }
 
 impl<K, V, S> Cache<K, V, S>
@@ -158,27 +164,39 @@ where
         if S::__FLIGHTS && self.single_flight {
             return self.claim(view, want);
         }
-        let (found, fresh): (_, &dyn Fn(&V) -> bool) = match want {
-            Want::Any => (self.store.get(view).map(|value| value.map_or(Found::Miss, Found::Hit)), &|_| true),
-            Want::Fresh(fresh) => (self.store.get_fresh(view, fresh), fresh),
-            Want::Recompute => return self.miss(view, false, None),
+        match self.look(view, want) {
+            Ok(value) => Ok(value),
+            Err(counted) => self.miss(view, counted, want),
+        }
+    }
+
+    /// One look into the store, outside single-flight: a hit, counted, or a
+    /// miss and whether the store counted it.
+    #[inline]
+    pub(crate) fn look<Q>(&self, view: &Q, want: Want<'_, V>) -> Result<V, bool>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let found = match want {
+            Want::Any => self.store.get(view).map(|value| value.map_or(Found::Miss, Found::Hit)),
+            Want::Fresh(fresh) => self.store.get_fresh(view, fresh),
+            Want::Recompute => return Err(false),
         };
-        let counted = match found {
+        match found {
             Ok(Found::Hit(value)) => {
                 if !S::COUNTS_LOOKUPS {
                     self.hits.fetch_add(1, Relaxed);
                 }
-                return Ok(value);
+                Ok(value)
             }
             Ok(Found::Expired) => {
                 self.expirations.fetch_add(1, Relaxed);
-                S::COUNTS_LOOKUPS
+                Err(S::COUNTS_LOOKUPS)
             }
-            Ok(Found::Miss) => S::COUNTS_LOOKUPS,
+            Ok(Found::Miss) => Err(S::COUNTS_LOOKUPS),
             // The store could not answer: a miss it did not count.
-            Err(_) => false,
-        };
-        self.miss(view, counted, Some(fresh))
+            Err(_) => Err(false),
+        }
     }
 
     /// A lookup in a store that keeps single-flight claims in its own parts:
@@ -197,17 +215,32 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        self.answer_with(|| view.to_owned_key(), claim)
+    }
+
+    /// [`answer`](Cache::answer), with the owned key made by `key` if needed.
+    #[inline]
+    pub(crate) fn answer_with(
+        &self,
+        key: impl FnOnce() -> K,
+        claim: Claim<K, V>,
+    ) -> Result<V, Miss<'_, K, V, S>> {
         match claim {
             Claim::Hit(value) | Claim::Value(value) => Ok(value),
             Claim::Compute(ticket, key) => Err(Miss::claimed(self, key, ticket)),
             // A store that says it keeps claims and then does not: go without.
-            Claim::Unsupported => Err(Miss { cache: self, key: Some(view.to_owned_key()), claim: None }),
+            Claim::Unsupported => Err(self.unclaimed(key())),
         }
+    }
+
+    /// A miss to compute without a claim.
+    pub(crate) fn unclaimed(&self, key: K) -> Miss<'_, K, V, S> {
+        Miss { cache: self, key: Some(key), claim: None }
     }
 
     /// Gives a claim up: its body did not return. A waiter takes it over.
     fn abandon(&self, ticket: Ticket) {
-        if S::__FLIGHTS {
+        if S::__FLIGHTS && !ticket.cache_side {
             self.store.__settle(ticket, None, None);
         } else if let Some(flights) = self.flights.get() {
             flights.settle(&ticket, || State::Abandoned);
@@ -231,41 +264,57 @@ where
     }
 
     /// A miss in a store without claims of its own: counted here if the store
-    /// did not count it, then single-flight through the cache's table. `fresh`,
-    /// if given, says which stored values a second look may return.
+    /// did not count it, then single-flight through the cache's table.
     #[cold]
     #[inline(never)]
-    fn miss<Q>(
-        &self,
-        view: &Q,
-        counted: bool,
-        fresh: Option<&dyn Fn(&V) -> bool>,
-    ) -> Result<V, Miss<'_, K, V, S>>
+    fn miss<Q>(&self, view: &Q, counted: bool, want: Want<'_, V>) -> Result<V, Miss<'_, K, V, S>>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        if !self.count_miss(counted) {
+            return Err(self.unclaimed(view.to_owned_key()));
+        }
+        let claim = self.flights().enter(view, self.name, || self.recheck(view, want));
+        self.answer(view, claim)
+    }
+
+    /// Counts a miss that the store did not count; returns whether it goes
+    /// through single-flight.
+    pub(crate) fn count_miss(&self, counted: bool) -> bool {
         if !counted {
             self.misses.fetch_add(1, Relaxed);
         }
-        if !self.single_flight {
-            return Err(Miss { cache: self, key: Some(view.to_owned_key()), claim: None });
-        }
-        let recheck = || {
-            let fresh = fresh?;
-            let found = self.store.get_fresh(view, fresh);
-            if S::COUNTS_LOOKUPS {
-                self.rechecks.fetch_add(1, Relaxed);
-            }
-            match found {
-                Ok(Found::Hit(value)) => Some(value),
-                Ok(Found::Expired) => {
-                    self.expirations.fetch_add(1, Relaxed);
-                    None
-                }
-                Ok(Found::Miss) | Err(_) => None,
-            }
+        self.single_flight
+    }
+
+    /// The cache's own single-flight table.
+    pub(crate) fn flights(&self) -> &Flights<K, V> {
+        self.flights.get_or_init(Flights::new)
+    }
+
+    /// The second look into the store after a miss, under the lock of the
+    /// flight table: a value that another thread stored between the first
+    /// look and now. `want` says which stored values answer.
+    pub(crate) fn recheck<Q>(&self, view: &Q, want: Want<'_, V>) -> Option<V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let found = match want {
+            Want::Any => self.store.get_fresh(view, &|_| true),
+            Want::Fresh(fresh) => self.store.get_fresh(view, fresh),
+            Want::Recompute => return None,
         };
-        self.answer(view, self.flights.get_or_init(Flights::new).enter(view, self.name, recheck))
+        if S::COUNTS_LOOKUPS {
+            self.rechecks.fetch_add(1, Relaxed);
+        }
+        match found {
+            Ok(Found::Hit(value)) => Some(value),
+            Ok(Found::Expired) => {
+                self.expirations.fetch_add(1, Relaxed);
+                None
+            }
+            Ok(Found::Miss) | Err(_) => None,
+        }
     }
 
     /// Removes the entry for `key`; returns whether there was one (`false` also
@@ -311,7 +360,7 @@ where
 
     /// Removes every expired entry, if the last sweep is `sweep_every` old.
     #[cold]
-    fn sweep(&self, now: Instant) {
+    pub(crate) fn sweep(&self, now: Instant) {
         let Some(every) = self.sweep_every else { return };
         // One thread sweeps; the others go on.
         let Some(mut last) = self.last_sweep.try_lock() else { return };
@@ -425,7 +474,9 @@ impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
     fn settle(&mut self, key: Option<K>, value: &V) {
         let store = &self.cache.store;
         match self.claim.take() {
-            Some((ticket, _)) if S::__FLIGHTS => store.__settle(ticket, key, Some(value)),
+            Some((ticket, _)) if S::__FLIGHTS && !ticket.cache_side => {
+                store.__settle(ticket, key, Some(value))
+            }
             claim => {
                 if let Some(key) = key {
                     let _ = store.insert(key, value.clone());

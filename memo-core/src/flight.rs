@@ -12,6 +12,7 @@
 //! other keys never touch the entry, and no lock is held while a body runs.
 
 use core::hash::{BuildHasher, Hash};
+use core::task::Waker;
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -27,6 +28,11 @@ use crate::store::Claim;
 /// reused by a later thread never meets a claim of the earlier one.
 pub(crate) type ThreadId = usize;
 
+/// The owner of a claim made by an async lookup, and the "thread" of an async
+/// lookup: a task moves between threads, so it is never one of them. Never the
+/// address of a thread-local.
+pub(crate) const TASK: ThreadId = usize::MAX;
+
 pub(crate) fn current_thread() -> ThreadId {
     thread_local!(static HERE: u8 = const { 0 });
     HERE.with(|here| core::ptr::from_ref(here).addr())
@@ -37,6 +43,8 @@ pub(crate) struct Table<K, V> {
     entries: HashTable<Entry<K, V>>,
     /// Numbers the entries of this part, so that a claim finds its own.
     next_id: u64,
+    /// Whether this is a cache's own table ([`Flights`]), not a store's.
+    cache_side: bool,
 }
 
 struct Entry<K, V> {
@@ -44,6 +52,8 @@ struct Entry<K, V> {
     id: u64,
     owner: ThreadId,
     waiters: usize,
+    /// The tasks among the waiters (async lookups), to wake when it settles.
+    wakers: Vec<Waker>,
     state: State<V>,
 }
 
@@ -61,6 +71,25 @@ pub struct Ticket {
     /// The key's hash, as the table that holds the claim computes it.
     pub(crate) hash: u64,
     id: u64,
+    /// Held in a cache's own table, not in its store's.
+    pub(crate) cache_side: bool,
+}
+
+/// Whom a settled entry wakes, once its lock is released.
+#[must_use]
+pub(crate) struct Wake {
+    threads: bool,
+    tasks: Vec<Waker>,
+}
+
+impl Wake {
+    /// Wakes the threads that sleep on `settled`, and the tasks.
+    pub(crate) fn run(self, settled: &Condvar) {
+        if self.threads {
+            settled.notify_all();
+        }
+        self.tasks.into_iter().for_each(Waker::wake);
+    }
 }
 
 /// What a thread that missed does next.
@@ -79,21 +108,37 @@ pub(crate) enum Probe<K, V> {
 
 impl<K, V> Table<K, V> {
     pub(crate) const fn new() -> Self {
-        Table { entries: HashTable::new(), next_id: 0 }
+        Table { entries: HashTable::new(), next_id: 0, cache_side: false }
     }
 
     /// Settles `ticket`: its entry goes if nobody waits for it, else takes
-    /// `state` and the waiters are to be woken (`true`). What is removed is
-    /// returned, to be dropped once the lock is released.
-    pub(crate) fn settle(&mut self, ticket: &Ticket, state: impl FnOnce() -> State<V>) -> (bool, Option<K>) {
+    /// `state` and the waiters are to be woken. What is removed is returned,
+    /// to be dropped once the lock is released.
+    pub(crate) fn settle(&mut self, ticket: &Ticket, state: impl FnOnce() -> State<V>) -> (Wake, Option<K>) {
+        let nobody = Wake { threads: false, tasks: Vec::new() };
         let Ok(mut entry) = self.entries.find_entry(ticket.hash, |e| e.id == ticket.id) else {
-            return (false, None);
+            return (nobody, None);
         };
         if entry.get().waiters == 0 {
-            return (false, Some(entry.remove().0.key));
+            return (nobody, Some(entry.remove().0.key));
         }
-        entry.get_mut().state = state();
-        (true, None)
+        let e = entry.get_mut();
+        e.state = state();
+        (Wake { threads: true, tasks: core::mem::take(&mut e.wakers) }, None)
+    }
+
+    /// A waiting task that gives up (its future was dropped) before it was
+    /// answered: it no longer waits, and a settled entry that nobody else
+    /// waits for goes (returned, to be dropped after the lock).
+    #[cfg(feature = "async")]
+    fn leave(&mut self, hash: u64, id: u64) -> Option<K> {
+        let mut entry = self.entries.find_entry(hash, |e| e.id == id).ok()?;
+        let e = entry.get_mut();
+        e.waiters -= 1;
+        if e.waiters == 0 && !matches!(e.state, State::Running) {
+            return Some(entry.remove().0.key);
+        }
+        None
     }
 }
 
@@ -104,14 +149,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             return Probe::Absent;
         };
         match &entry.state {
-            State::Running if entry.owner == me => Probe::Reentry,
+            State::Running if entry.owner == me && me != TASK => Probe::Reentry,
             State::Done(value) => Probe::Value(value.clone()),
             State::Abandoned => {
                 // Its computer panicked; this thread takes over, and whoever
                 // waits keeps waiting, for this thread now.
                 entry.owner = me;
                 entry.state = State::Running;
-                Probe::Compute(Ticket { hash, id: entry.id }, entry.key.clone())
+                Probe::Compute(Ticket { hash, id: entry.id, cache_side: self.cache_side }, entry.key.clone())
             }
             State::Running => {
                 entry.waiters += 1;
@@ -124,9 +169,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     pub(crate) fn claim(&mut self, state: &RandomState, hash: u64, key: K, me: ThreadId) -> Ticket {
         let id = self.next_id;
         self.next_id += 1;
-        let entry = Entry { key, id, owner: me, waiters: 0, state: State::Running };
+        let entry = Entry { key, id, owner: me, waiters: 0, wakers: Vec::new(), state: State::Running };
         self.entries.insert_unique(hash, entry, |e| state.hash_one(&e.key));
-        Ticket { hash, id }
+        Ticket { hash, id, cache_side: self.cache_side }
     }
 
     /// After a wake-up: `None` while entry `id` still runs; else the value
@@ -151,7 +196,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
                 e.waiters -= 1;
                 e.owner = me;
                 e.state = State::Running;
-                Some(Probe::Compute(Ticket { hash, id }, e.key.clone()))
+                Some(Probe::Compute(Ticket { hash, id, cache_side: self.cache_side }, e.key.clone()))
             }
         }
     }
@@ -199,19 +244,35 @@ where
     if let Probe::Wait(id) = probe {
         probe = wait(part, settled, &table, hash, id, me);
     }
-    Ok(match probe {
-        Probe::Reentry => return Err(Reentry),
-        Probe::Value(value) => Claim::Value(value),
-        Probe::Compute(ticket, owned) => Claim::Compute(ticket, owned),
-        Probe::Absent | Probe::Wait(_) => {
-            if let Some(value) = recheck() {
-                return Ok(Claim::Value(value));
-            }
-            let owned = key.to_owned_key();
-            let ticket = table(part).claim(state, hash, owned.clone(), me);
-            Claim::Compute(ticket, owned)
-        }
-    })
+    match probe {
+        Probe::Reentry => Err(Reentry),
+        Probe::Wait(_) | Probe::Absent => Ok(claim_absent(table(part), state, hash, key, recheck, me)),
+        Probe::Value(value) => Ok(Claim::Value(value)),
+        Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
+    }
+}
+
+/// Nobody computes the key: unless `recheck` finds it stored after all, `me`
+/// claims it.
+fn claim_absent<K, V, Q>(
+    table: &mut Table<K, V>,
+    state: &RandomState,
+    hash: u64,
+    key: &Q,
+    recheck: impl FnOnce() -> Option<V>,
+    me: ThreadId,
+) -> Claim<K, V>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    Q: KeyView<Owned = K> + ?Sized,
+{
+    if let Some(value) = recheck() {
+        return Claim::Value(value);
+    }
+    let owned = key.to_owned_key();
+    let ticket = table.claim(state, hash, owned.clone(), me);
+    Claim::Compute(ticket, owned)
 }
 
 /// A same-thread re-entry on a key being computed.
@@ -248,7 +309,8 @@ struct Part<K, V> {
 
 impl<K, V> Flights<K, V> {
     pub(crate) fn new() -> Self {
-        let part = || Padded(Part { table: Mutex::new(Table::new()), settled: Condvar::new() });
+        let table = || Table { cache_side: true, ..Table::new() };
+        let part = || Padded(Part { table: Mutex::new(table()), settled: Condvar::new() });
         Flights { parts: (0..DEFAULT_SHARDS).map(|_| part()).collect(), state: RandomState::default() }
     }
 
@@ -265,9 +327,14 @@ impl<K, V> Flights<K, V> {
         drop(table);
         // The key is the user's type: dropped after the lock is released.
         drop(removed);
-        if wake {
-            part.settled.notify_all();
-        }
+        wake.run(&part.settled);
+    }
+
+    /// A waiting task gives up before it was answered.
+    #[cfg(feature = "async")]
+    pub(crate) fn leave(&self, hash: u64, id: u64) {
+        let removed = self.part(hash).table.lock().leave(hash, id);
+        drop(removed);
     }
 }
 
@@ -289,5 +356,54 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         let claim = claim_in(&mut table, &part.settled, |t| t, &self.state, hash, view, recheck);
         drop(table);
         claim.unwrap_or_else(|Reentry| reentry(name))
+    }
+
+    /// [`enter`](Flights::enter) for a task, which must not block its thread:
+    /// `Err((hash, id))` when another computes the key, to be polled with
+    /// [`poll`](Flights::poll) until it is settled.
+    #[cfg(feature = "async")]
+    pub(crate) fn enter_async<Q>(
+        &self,
+        view: &Q,
+        recheck: impl FnOnce() -> Option<V>,
+    ) -> Result<Claim<K, V>, (u64, u64)>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let hash = hash_view(&self.state, view);
+        let mut table = self.part(hash).table.lock();
+        match table.probe(hash, |k| view.matches(k), TASK) {
+            Probe::Wait(id) => Err((hash, id)),
+            Probe::Value(value) => Ok(Claim::Value(value)),
+            Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
+            Probe::Absent | Probe::Reentry => {
+                Ok(claim_absent(&mut table, &self.state, hash, view, recheck, TASK))
+            }
+        }
+    }
+
+    /// Whether entry `id`, which this task waits for, is settled: its value,
+    /// or its computation to take over. Until then the task is woken when it
+    /// is.
+    #[cfg(feature = "async")]
+    pub(crate) fn poll(&self, hash: u64, id: u64, waker: &Waker) -> core::task::Poll<Claim<K, V>> {
+        use core::task::Poll;
+        let mut table = self.part(hash).table.lock();
+        match table.woken(hash, id, TASK) {
+            Some(Probe::Value(value)) => Poll::Ready(Claim::Value(value)),
+            Some(Probe::Compute(ticket, owned)) => Poll::Ready(Claim::Compute(ticket, owned)),
+            // Unreachable (an entry with waiters stays until they leave):
+            // computing it again is right in any case.
+            Some(Probe::Absent | Probe::Reentry | Probe::Wait(_)) => Poll::Ready(Claim::Unsupported),
+            None => {
+                if let Ok(entry) = table.entries.find_entry(hash, |e| e.id == id) {
+                    let wakers = &mut entry.into_mut().wakers;
+                    if !wakers.iter().any(|w| w.will_wake(waker)) {
+                        wakers.push(waker.clone());
+                    }
+                }
+                Poll::Pending
+            }
+        }
     }
 }

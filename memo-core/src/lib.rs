@@ -19,6 +19,8 @@ mod info;
 mod key;
 mod local;
 mod lru;
+#[cfg(feature = "async")]
+mod pending;
 mod shards;
 mod site;
 mod store;
@@ -35,5 +37,7 @@ pub use info::CacheInfo;
 pub use key::{Exact, KeyPart, KeyView};
 pub use local::ThreadCacheHandle;
 pub use lru::{LRU_MAX_ENTRIES, Lru};
+#[cfg(feature = "async")]
+pub use pending::{Pending, PendingFresh};
 pub use store::{Store, StoreError};
 pub use unbounded::Unbounded;

@@ -57,6 +57,74 @@ where
     cache.lookup_fresh(view)
 }
 
+/// [`lookup`] for an `async fn`: the lookup happens now (the arguments are
+/// borrowed only for this call); the future waits, if another task computes
+/// the key, without blocking the thread.
+#[cfg(feature = "async")]
+#[inline]
+pub fn lookup_async<Q, V, S>(
+    handle: &'static CacheHandle,
+    args: Option<TypeId>,
+    make: impl FnOnce() -> Cache<Q::Owned, V, S>,
+    view: &Q,
+) -> crate::Pending<'static, Q::Owned, V, S>
+where
+    Q: KeyView,
+    Q::Owned: Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<Q::Owned, V> + 'static,
+{
+    handle.instance(args, make).lookup_async(view)
+}
+
+/// [`lookup_expiring`] for an `async fn`.
+#[cfg(feature = "async")]
+#[inline]
+pub fn lookup_expiring_async<Q, V, S>(
+    handle: &'static CacheHandle,
+    args: Option<TypeId>,
+    make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
+    view: &Q,
+) -> crate::PendingFresh<'static, Q::Owned, V, S>
+where
+    Q: KeyView,
+    Q::Owned: Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<Q::Owned, Expiring<V>> + 'static,
+{
+    handle.instance(args, make).lookup_fresh_async(view)
+}
+
+/// The body of a memoized `async fn`, as an async block whose output is `V`:
+/// said here, so that `?` in the block knows what it returns.
+#[cfg(feature = "async")]
+#[inline]
+pub fn returns<V, F: Future<Output = V>>(body: F) -> F {
+    body
+}
+
+/// `#[memoize]` on an `async fn`: with the `async` feature, the memoized
+/// function (the first group); without, the function as written and an error,
+/// made by the macro to point at `async` (the second and third).
+#[cfg(feature = "async")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __memo_async_fn {
+    ({ $($memoized:tt)* } { $($original:tt)* } { $($error:tt)* }) => { $($memoized)* };
+}
+
+/// `#[memoize]` on an `async fn`: with the `async` feature, the memoized
+/// function (the first group); without, the function as written and an error,
+/// made by the macro to point at `async` (the second and third).
+#[cfg(not(feature = "async"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __memo_async_fn {
+    ({ $($memoized:tt)* } { $($original:tt)* } { $($error:tt)* }) => { $($error)* $($original)* };
+}
+
+pub use crate::__memo_async_fn as async_fn;
+
 /// Completes a miss with the body's `value`: stored if `keep`, else only
 /// handed to the threads that waited for it.
 #[inline]

@@ -223,7 +223,6 @@ pub trait Store<K, V>: Send + Sync {
 
 /// What a lookup accepts of what the store holds.
 #[doc(hidden)]
-#[derive(Clone, Copy)]
 pub enum Want<'a, V> {
     /// Any value stored.
     Any,
@@ -232,6 +231,15 @@ pub enum Want<'a, V> {
     /// Nothing: compute the value again (a handle's `refresh`).
     Recompute,
 }
+
+// Not derived: that would ask for `V: Copy`.
+impl<V> Clone for Want<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Want<'_, V> {}
 
 impl<V> Want<'_, V> {
     /// Whether a stored `value` answers the lookup.

@@ -265,9 +265,7 @@ where
         drop(part);
         // The user's types are dropped after the lock is released.
         drop((replaced, removed));
-        if wake {
-            self.shards.settled(index).notify_all();
-        }
+        wake.run(self.shards.settled(index));
     }
 
     fn info(&self) -> CacheInfo {

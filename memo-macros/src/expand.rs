@@ -300,6 +300,50 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
             }
         };
     }
+    if let Some(token) = &sig.asyncness {
+        let lookup = if expiring {
+            quote!(::memo::__private::lookup_expiring_async)
+        } else {
+            quote!(::memo::__private::lookup_async)
+        };
+        let pending = mixed("__memo_pending");
+        // The lookup borrows the arguments only inside the block, so that the
+        // future holds no borrow of them across an `.await` and they can move
+        // into the body. `returns` gives the body's async block its type, for
+        // `?` inside it.
+        let memoized = quote! {
+            #(#attrs)*
+            #vis #outer {
+                #site_static
+                #(#checks)*
+                let #pending = {
+                    #let_key
+                    let #view = ::memo::__private::View((#(#parts,)*));
+                    let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
+                    #lookup::<_, #ret, _>(#site.handle(), #typed, #make, &#view)
+                };
+                match #pending.await {
+                    ::core::result::Result::Ok(#value) => #value,
+                    ::core::result::Result::Err(#miss) => {
+                        let #value = ::memo::__private::returns::<#ret, _>(async move {
+                            #(#rebind)*
+                            #block
+                        })
+                        .await;
+                        #finish
+                    }
+                }
+            }
+        };
+        // Without memo's `async` feature, the function is left as it is
+        // beside an error that says which feature to enable.
+        let error = quote_spanned! {token.span=>
+            ::core::compile_error! {
+                "#[memoize] on an `async fn` needs the `async` feature of memo: `memo = { version = \"0.1\", features = [\"async\"] }`"
+            }
+        };
+        return quote!(::memo::__private::async_fn! { { #memoized } { #item } { #error } });
+    }
     quote! {
         #(#attrs)*
         #vis #outer {

@@ -28,6 +28,12 @@ pub struct Arg {
 /// Reads the signature, reporting every argument it cannot cache.
 pub fn analyse(sig: &Signature, options: &Options, errors: &mut Vec<Error>) -> Vec<Arg> {
     check_function(sig, errors);
+    if let (Some(_), Some(scope)) = (&sig.asyncness, options.thread_scope) {
+        errors.push(Error::new(
+            scope,
+            "`scope = thread` cannot cache an `async fn`: its task may move between threads as it runs; use the shared cache",
+        ));
+    }
     let ignore = options.ignore.as_deref().unwrap_or_default();
     let mut args = Vec::new();
     for (i, input) in sig.inputs.iter().enumerate() {
@@ -91,12 +97,6 @@ fn check_receiver(receiver: &syn::Receiver, errors: &mut Vec<Error>) {
 }
 
 fn check_function(sig: &Signature, errors: &mut Vec<Error>) {
-    if let Some(token) = &sig.asyncness {
-        errors.push(Error::new_spanned(
-            token,
-            "#[memoize] does not support `async fn` yet: memoize a sync function",
-        ));
-    }
     if let Some(token) = &sig.constness {
         errors.push(Error::new_spanned(
             token,

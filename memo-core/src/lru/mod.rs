@@ -376,9 +376,7 @@ where
         drop(part);
         // The user's types are dropped after the lock is released.
         drop((displaced, removed));
-        if wake {
-            self.shards.settled(index).notify_all();
-        }
+        wake.run(self.shards.settled(index));
     }
 
     fn info(&self) -> CacheInfo {

@@ -1,0 +1,187 @@
+//! Lookups for `async fn` (the `async` feature): a task that misses a key
+//! another task is computing waits for it without blocking its thread.
+//!
+//! An async lookup looks into the store like a sync one; on a miss it goes
+//! through the cache's own flight table (whatever the store), where a waiting
+//! task leaves its [`Waker`](core::task::Waker) and is woken when the key is
+//! settled. If the computing task's future is dropped (cancelled) or its body
+//! panics, its [`Miss`] gives the claim up, and the first waiting task to run
+//! takes the computation over. A waiting task whose own future is dropped
+//! leaves the table. No lock is held across an `.await`.
+
+use core::future::Future;
+use core::hash::Hash;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use crate::cache::{Cache, Miss};
+use crate::clock;
+use crate::expiry::Expiring;
+use crate::key::KeyView;
+use crate::store::{Store, Want};
+
+/// The future of an async lookup: the value, or the [`Miss`] this task
+/// computes. Made by [`Cache::lookup_async`]; it borrows the cache but not the
+/// arguments, so that they can move into the body once it is ready.
+#[must_use = "a lookup does nothing unless awaited"]
+pub struct Pending<'c, K, V, S> {
+    cache: &'c Cache<K, V, S>,
+    step: Step<'c, K, V, S>,
+}
+
+enum Step<'c, K, V, S> {
+    /// Answered when made.
+    Ready(Result<V, Miss<'c, K, V, S>>),
+    /// Waiting for entry `id` of the flight table, computed by another task;
+    /// `key` in case the wait ends without a value or a claim.
+    Waiting { hash: u64, id: u64, key: K },
+    /// Answered.
+    Done,
+}
+
+// The future never pins what it holds: it moves values out by hand.
+impl<K, V, S> Unpin for Pending<'_, K, V, S> {}
+
+impl<'c, K, V, S> Pending<'c, K, V, S> {
+    fn ready(cache: &'c Cache<K, V, S>, answer: Result<V, Miss<'c, K, V, S>>) -> Self {
+        Pending { cache, step: Step::Ready(answer) }
+    }
+
+    /// Whether the lookup was answered at once with a value.
+    fn is_hit(&self) -> bool {
+        matches!(self.step, Step::Ready(Ok(_)))
+    }
+}
+
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, V>,
+{
+    /// [`lookup`](Cache::lookup) for an `async fn`: a miss on a key that
+    /// another task is computing waits for its value without blocking the
+    /// thread, and takes the computation over if that task is cancelled or
+    /// panics. The lookup itself happens here, before the first poll.
+    ///
+    /// ```
+    /// use memo::{Cache, Exact, Unbounded};
+    ///
+    /// # futures_lite_block_on(async {
+    /// let cache: Cache<u64, u64> = Cache::new(Unbounded::new());
+    /// let square = match cache.lookup_async(&Exact(&12)).await {
+    ///     Ok(hit) => hit,
+    ///     Err(miss) => miss.complete(144),
+    /// };
+    /// assert_eq!(square, 144);
+    /// # });
+    /// # fn futures_lite_block_on(f: impl std::future::Future<Output = ()>) {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     assert!(f.as_mut().poll(&mut cx).is_ready());
+    /// # }
+    /// ```
+    pub fn lookup_async<Q>(&self, view: &Q) -> Pending<'_, K, V, S>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        self.find_async(view, Want::Any)
+    }
+
+    fn find_async<Q>(&self, view: &Q, want: Want<'_, V>) -> Pending<'_, K, V, S>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let counted = match self.look(view, want) {
+            Ok(value) => return Pending::ready(self, Ok(value)),
+            Err(counted) => counted,
+        };
+        if !self.count_miss(counted) {
+            return Pending::ready(self, Err(self.unclaimed(view.to_owned_key())));
+        }
+        match self.flights().enter_async(view, || self.recheck(view, want)) {
+            Ok(claim) => Pending::ready(self, self.answer_with(|| view.to_owned_key(), claim)),
+            Err((hash, id)) => {
+                Pending { cache: self, step: Step::Waiting { hash, id, key: view.to_owned_key() } }
+            }
+        }
+    }
+}
+
+impl<K, V, S> Cache<K, Expiring<V>, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, Expiring<V>>,
+{
+    /// [`lookup_fresh`](Cache::lookup_fresh) for an `async fn`, as
+    /// [`lookup_async`](Cache::lookup_async): the future gives the value,
+    /// never one past its deadline.
+    pub fn lookup_fresh_async<Q>(&self, view: &Q) -> PendingFresh<'_, K, V, S>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let now = clock::now();
+        let fresh = move |entry: &Expiring<V>| entry.is_fresh(now);
+        let pending = self.find_async(view, Want::Fresh(&fresh));
+        if !pending.is_hit() {
+            self.sweep(now);
+        }
+        PendingFresh(pending)
+    }
+}
+
+impl<'c, K, V, S> Future for Pending<'c, K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, V>,
+{
+    type Output = Result<V, Miss<'c, K, V, S>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match core::mem::replace(&mut this.step, Step::Done) {
+            Step::Ready(answer) => Poll::Ready(answer),
+            Step::Waiting { hash, id, key } => match this.cache.flights().poll(hash, id, cx.waker()) {
+                Poll::Ready(claim) => Poll::Ready(this.cache.answer_with(|| key, claim)),
+                Poll::Pending => {
+                    this.step = Step::Waiting { hash, id, key };
+                    Poll::Pending
+                }
+            },
+            // Polled again after it was answered, which an `async fn` around
+            // it never does: there is nothing more to give.
+            Step::Done => Poll::Pending,
+        }
+    }
+}
+
+/// The future of an async lookup of an expiring value ([`Expiring`]): the
+/// value, without its deadline, or the miss. Made by
+/// [`Cache::lookup_fresh_async`].
+#[must_use = "a lookup does nothing unless awaited"]
+pub struct PendingFresh<'c, K, V, S>(Pending<'c, K, Expiring<V>, S>);
+
+impl<'c, K, V, S> Future for PendingFresh<'c, K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, Expiring<V>>,
+{
+    type Output = Result<V, Miss<'c, K, Expiring<V>, S>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.get_mut().0).poll(cx).map(|found| found.map(|entry| entry.value))
+    }
+}
+
+impl<K, V, S> Drop for Pending<'_, K, V, S> {
+    fn drop(&mut self) {
+        if let Step::Waiting { hash, id, .. } = self.step {
+            if let Some(flights) = self.cache.flights_made() {
+                flights.leave(hash, id);
+            }
+        }
+    }
+}
