@@ -11,11 +11,10 @@
 //! panics, in which case one waiter takes the computation over. Threads on
 //! other keys never touch the entry, and no lock is held while a body runs.
 
-use core::hash::{BuildHasher, Hash};
+use core::hash::Hash;
 use core::task::Waker;
 
 use foldhash::fast::RandomState;
-use hashbrown::HashTable;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::key::{KeyView, hash_view};
@@ -38,9 +37,12 @@ pub(crate) fn current_thread() -> ThreadId {
     HERE.with(|here| core::ptr::from_ref(here).addr())
 }
 
-/// The keys in flight of one part.
+/// The keys in flight of one part: a handful at a time (the concurrent misses
+/// and the open recursion levels whose keys fall in this part), so a vector
+/// searched by hash, which costs a miss a push and a swap-remove where a hash
+/// table cost it an insert, a removal and, now and then, a rehash.
 pub(crate) struct Table<K, V> {
-    entries: HashTable<Entry<K, V>>,
+    entries: Vec<Entry<K, V>>,
     /// Numbers the entries of this part, so that a claim finds its own.
     next_id: u64,
     /// Whether this is a cache's own table ([`Flights`]), not a store's.
@@ -48,6 +50,7 @@ pub(crate) struct Table<K, V> {
 }
 
 struct Entry<K, V> {
+    hash: u64,
     key: K,
     id: u64,
     owner: ThreadId,
@@ -84,11 +87,13 @@ pub(crate) struct Wake {
 
 impl Wake {
     /// Wakes the threads that sleep on `settled`, and the tasks.
+    #[inline]
     pub(crate) fn run(self, settled: &Condvar) {
+        // Tasks wait only where threads may: none of either, usually.
         if self.threads {
             settled.notify_all();
+            self.tasks.into_iter().for_each(Waker::wake);
         }
-        self.tasks.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -108,21 +113,22 @@ pub(crate) enum Probe<K, V> {
 
 impl<K, V> Table<K, V> {
     pub(crate) const fn new() -> Self {
-        Table { entries: HashTable::new(), next_id: 0, cache_side: false }
+        Table { entries: Vec::new(), next_id: 0, cache_side: false }
     }
 
     /// Settles `ticket`: its entry goes if nobody waits for it, else takes
     /// `state` and the waiters are to be woken. What is removed is returned,
     /// to be dropped once the lock is released.
+    #[inline]
     pub(crate) fn settle(&mut self, ticket: &Ticket, state: impl FnOnce() -> State<V>) -> (Wake, Option<K>) {
         let nobody = Wake { threads: false, tasks: Vec::new() };
-        let Ok(mut entry) = self.entries.find_entry(ticket.hash, |e| e.id == ticket.id) else {
+        let Some(i) = self.position(ticket.id) else {
             return (nobody, None);
         };
-        if entry.get().waiters == 0 {
-            return (nobody, Some(entry.remove().0.key));
+        if self.entries[i].waiters == 0 {
+            return (nobody, Some(self.entries.swap_remove(i).key));
         }
-        let e = entry.get_mut();
+        let e = &mut self.entries[i];
         e.state = state();
         (Wake { threads: true, tasks: core::mem::take(&mut e.wakers) }, None)
     }
@@ -131,21 +137,28 @@ impl<K, V> Table<K, V> {
     /// answered: it no longer waits, and a settled entry that nobody else
     /// waits for goes (returned, to be dropped after the lock).
     #[cfg(feature = "async")]
-    fn leave(&mut self, hash: u64, id: u64) -> Option<K> {
-        let mut entry = self.entries.find_entry(hash, |e| e.id == id).ok()?;
-        let e = entry.get_mut();
+    fn leave(&mut self, id: u64) -> Option<K> {
+        let i = self.position(id)?;
+        let e = &mut self.entries[i];
         e.waiters -= 1;
         if e.waiters == 0 && !matches!(e.state, State::Running) {
-            return Some(entry.remove().0.key);
+            return Some(self.entries.swap_remove(i).key);
         }
         None
+    }
+
+    /// Where entry `id` is.
+    #[inline]
+    fn position(&self, id: u64) -> Option<usize> {
+        self.entries.iter().position(|e| e.id == id)
     }
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     /// Looks for a computation of the key that `matches`.
+    #[inline]
     pub(crate) fn probe(&mut self, hash: u64, matches: impl Fn(&K) -> bool, me: ThreadId) -> Probe<K, V> {
-        let Some(entry) = self.entries.find_mut(hash, |e| matches(&e.key)) else {
+        let Some(entry) = self.entries.iter_mut().find(|e| e.hash == hash && matches(&e.key)) else {
             return Probe::Absent;
         };
         match &entry.state {
@@ -166,29 +179,37 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     }
 
     /// Claims `key` (a clone of which the caller stores later) for `me`.
-    pub(crate) fn claim(&mut self, state: &RandomState, hash: u64, key: K, me: ThreadId) -> Ticket {
+    #[inline]
+    pub(crate) fn claim(&mut self, hash: u64, key: K, me: ThreadId) -> Ticket {
         let id = self.next_id;
         self.next_id += 1;
-        let entry = Entry { key, id, owner: me, waiters: 0, wakers: Vec::new(), state: State::Running };
-        self.entries.insert_unique(hash, entry, |e| state.hash_one(&e.key));
+        self.entries.push(Entry {
+            hash,
+            key,
+            id,
+            owner: me,
+            waiters: 0,
+            wakers: Vec::new(),
+            state: State::Running,
+        });
         Ticket { hash, id, cache_side: self.cache_side }
     }
 
     /// After a wake-up: `None` while entry `id` still runs; else the value
     /// (the last waiter removes the entry), or the computation to take over.
     fn woken(&mut self, hash: u64, id: u64, me: ThreadId) -> Option<Probe<K, V>> {
-        let Ok(mut entry) = self.entries.find_entry(hash, |e| e.id == id) else {
+        let Some(i) = self.position(id) else {
             // Unreachable: an entry with waiters stays until they leave.
             return Some(Probe::Absent);
         };
-        let e = entry.get_mut();
+        let e = &mut self.entries[i];
         match &e.state {
             State::Running => None,
             State::Done(value) => {
                 let value = value.clone();
                 e.waiters -= 1;
                 if e.waiters == 0 {
-                    entry.remove();
+                    self.entries.swap_remove(i);
                 }
                 Some(Probe::Value(value))
             }
@@ -229,7 +250,6 @@ pub(crate) fn claim_in<P, K, V, Q>(
     part: &mut MutexGuard<'_, P>,
     settled: &Condvar,
     table: impl Fn(&mut P) -> &mut Table<K, V>,
-    state: &RandomState,
     hash: u64,
     key: &Q,
     recheck: impl FnOnce() -> Option<V>,
@@ -246,7 +266,7 @@ where
     }
     match probe {
         Probe::Reentry => Err(Reentry),
-        Probe::Wait(_) | Probe::Absent => Ok(claim_absent(table(part), state, hash, key, recheck, me)),
+        Probe::Wait(_) | Probe::Absent => Ok(claim_absent(table(part), hash, key, recheck, me)),
         Probe::Value(value) => Ok(Claim::Value(value)),
         Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
     }
@@ -256,7 +276,6 @@ where
 /// claims it.
 fn claim_absent<K, V, Q>(
     table: &mut Table<K, V>,
-    state: &RandomState,
     hash: u64,
     key: &Q,
     recheck: impl FnOnce() -> Option<V>,
@@ -271,7 +290,7 @@ where
         return Claim::Value(value);
     }
     let owned = key.to_owned_key();
-    let ticket = table.claim(state, hash, owned.clone(), me);
+    let ticket = table.claim(hash, owned.clone(), me);
     Claim::Compute(ticket, owned)
 }
 
@@ -333,7 +352,7 @@ impl<K, V> Flights<K, V> {
     /// A waiting task gives up before it was answered.
     #[cfg(feature = "async")]
     pub(crate) fn leave(&self, hash: u64, id: u64) {
-        let removed = self.part(hash).table.lock().leave(hash, id);
+        let removed = self.part(hash).table.lock().leave(id);
         drop(removed);
     }
 }
@@ -353,7 +372,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         let hash = hash_view(&self.state, view);
         let part = self.part(hash);
         let mut table = part.table.lock();
-        let claim = claim_in(&mut table, &part.settled, |t| t, &self.state, hash, view, recheck);
+        let claim = claim_in(&mut table, &part.settled, |t| t, hash, view, recheck);
         drop(table);
         claim.unwrap_or_else(|Reentry| reentry(name))
     }
@@ -376,9 +395,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
             Probe::Wait(id) => Err((hash, id)),
             Probe::Value(value) => Ok(Claim::Value(value)),
             Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
-            Probe::Absent | Probe::Reentry => {
-                Ok(claim_absent(&mut table, &self.state, hash, view, recheck, TASK))
-            }
+            Probe::Absent | Probe::Reentry => Ok(claim_absent(&mut table, hash, view, recheck, TASK)),
         }
     }
 
@@ -396,8 +413,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
             // computing it again is right in any case.
             Some(Probe::Absent | Probe::Reentry | Probe::Wait(_)) => Poll::Ready(Claim::Unsupported),
             None => {
-                if let Ok(entry) = table.entries.find_entry(hash, |e| e.id == id) {
-                    let wakers = &mut entry.into_mut().wakers;
+                if let Some(i) = table.position(id) {
+                    let wakers = &mut table.entries[i].wakers;
                     if !wakers.iter().any(|w| w.will_wake(waker)) {
                         wakers.push(waker.clone());
                     }

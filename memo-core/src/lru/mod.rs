@@ -215,15 +215,8 @@ where
                 }
             }
         }
-        let claim = flight::claim_in(
-            &mut part,
-            self.shards.settled(index),
-            |p| &mut p.flights,
-            state,
-            hash,
-            key,
-            || None,
-        );
+        let claim =
+            flight::claim_in(&mut part, self.shards.settled(index), |p| &mut p.flights, hash, key, || None);
         drop(part);
         drop(stale);
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
