@@ -19,7 +19,7 @@ use peers::{KEYS, LRU, UNBOUNDED, keys};
 fn u64_hits(c: &mut Criterion) {
     for (group, families) in [("u64 hit, unbounded", UNBOUNDED), ("u64 hit, LRU(1000)", LRU)] {
         let mut group = c.benchmark_group(group);
-        for family in families {
+        for &family in families {
             for n in 0..KEYS {
                 (family.fib)(n);
             }

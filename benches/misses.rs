@@ -20,7 +20,7 @@ const DISTINCT: u64 = 10_000;
 fn miss_insert(c: &mut Criterion) {
     for (group, families) in [("10,000 misses, unbounded", UNBOUNDED), ("10,000 misses, LRU(1000)", LRU)] {
         let mut group = c.benchmark_group(group);
-        for family in families {
+        for &family in families {
             group.bench_function(family.name, |b| {
                 b.iter_batched(
                     family.clear,
@@ -39,7 +39,7 @@ fn miss_insert(c: &mut Criterion) {
 
 fn fib_cold(c: &mut Criterion) {
     let mut group = c.benchmark_group("fib(90) from an empty cache");
-    for family in UNBOUNDED.into_iter().chain(LRU) {
+    for &family in UNBOUNDED.iter().chain(LRU) {
         group.bench_function(family.name, |b| {
             b.iter_batched(family.clear, |()| (family.fib)(black_box(90)), BatchSize::PerIteration);
         });

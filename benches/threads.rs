@@ -47,7 +47,7 @@ fn run(threads: u64, iters: u64, f: fn(u64) -> u64) -> Duration {
 
 fn scaling(c: &mut Criterion) {
     let mut group = c.benchmark_group("shared cache, time per hit");
-    for family in SHARED {
+    for &family in SHARED {
         for n in 0..KEYS {
             (family.mix)(n);
         }

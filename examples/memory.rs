@@ -1,6 +1,8 @@
 //! Bytes per entry: 1,000,000 `u64 -> u64` entries in a memoized function's
 //! cache, unbounded and LRU, counted with a counting global allocator (heap
-//! bytes live after the fills, over the entries).
+//! bytes live after the fills, over the entries); beside the same function
+//! under the peers `cached` and `memoize`, and a bare hashbrown map and `lru`
+//! cache filled by hand.
 //!
 //! `cargo run --release --example memory`
 
@@ -50,22 +52,97 @@ fn lru(x: u64) -> u64 {
     x ^ 0x5555
 }
 
-/// Heap bytes per entry that filling a cache with `ENTRIES` keys keeps.
-fn bytes_per_entry(fill: fn(u64) -> u64, handle: &memo::CacheHandle) -> f64 {
-    fill(0); // the cache itself, before its entries
+#[cached::proc_macro::cached]
+fn cached_unbounded(x: u64) -> u64 {
+    x ^ 0x5555
+}
+
+#[cached::proc_macro::cached(max_size = 1_000_000)]
+fn cached_lru(x: u64) -> u64 {
+    x ^ 0x5555
+}
+
+#[memoize::memoize]
+fn memoize_unbounded(x: u64) -> u64 {
+    x ^ 0x5555
+}
+
+#[memoize::memoize(Capacity: 1_000_000)]
+fn memoize_lru(x: u64) -> u64 {
+    x ^ 0x5555
+}
+
+/// Heap bytes per entry that filling a cache with `ENTRIES` keys keeps, the
+/// cache itself included (a cache that reserves room for `maxsize` entries
+/// when it is made does so on the first call).
+fn bytes_per_entry(mut fill: impl FnMut(u64)) -> f64 {
     let before = LIVE.load(Relaxed);
-    for x in 1..ENTRIES {
+    for x in 0..ENTRIES {
         fill(x);
     }
     let after = LIVE.load(Relaxed);
-    assert_eq!(handle.len() as u64, ENTRIES);
-    (after - before) as f64 / (ENTRIES - 1) as f64
+    (after - before) as f64 / ENTRIES as f64
 }
 
 fn main() {
-    let unbounded = bytes_per_entry(unbounded, unbounded_cache());
-    let lru = bytes_per_entry(lru, lru_cache());
+    let nonzero = std::num::NonZeroUsize::new(ENTRIES as usize).unwrap();
+    let mut map = hashbrown::HashMap::<u64, u64, foldhash::fast::RandomState>::default();
+    let mut lru = None;
+    let mut lru_put = |x| {
+        let lru = lru.get_or_insert_with(|| {
+            lru::LruCache::with_hasher(nonzero, foldhash::fast::RandomState::default())
+        });
+        let _ = lru.put(x, x ^ 0x5555);
+    };
+    let rows: [(&str, f64); 8] = [
+        (
+            "memo",
+            bytes_per_entry(|x| {
+                let _ = unbounded(x);
+            }),
+        ),
+        (
+            "memo maxsize=1000000",
+            bytes_per_entry(|x| {
+                let _ = self::lru(x);
+            }),
+        ),
+        (
+            "cached",
+            bytes_per_entry(|x| {
+                let _ = cached_unbounded(x);
+            }),
+        ),
+        (
+            "cached max_size=1000000",
+            bytes_per_entry(|x| {
+                let _ = cached_lru(x);
+            }),
+        ),
+        (
+            "memoize",
+            bytes_per_entry(|x| {
+                let _ = memoize_unbounded(x);
+            }),
+        ),
+        (
+            "memoize Capacity:1000000",
+            bytes_per_entry(|x| {
+                let _ = memoize_lru(x);
+            }),
+        ),
+        (
+            "hashbrown HashMap by hand",
+            bytes_per_entry(|x| {
+                let _ = map.insert(x, x ^ 0x5555);
+            }),
+        ),
+        ("lru::LruCache by hand", bytes_per_entry(&mut lru_put)),
+    ];
+    assert_eq!(unbounded_cache().len() as u64, ENTRIES);
+    assert_eq!(lru_cache().len() as u64, ENTRIES);
     println!("u64 -> u64, {ENTRIES} entries, heap bytes per entry:");
-    println!("  unbounded        {unbounded:6.1}");
-    println!("  lru(1,000,000)   {lru:6.1}");
+    for (name, bytes) in rows {
+        println!("  {name:<26} {bytes:6.1}");
+    }
 }

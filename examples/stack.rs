@@ -1,8 +1,10 @@
 //! Stack bytes per recursion level of a memoized recursive function: the
 //! distance between the addresses of a local in `depth(n)` and in `depth(n - 1)`,
 //! averaged over 1,000 levels of a cold cache, for the shared and the
-//! per-thread cache. The deeper a memoized recursion can go on a given stack
-//! depends on it.
+//! per-thread cache, and for the peers `cached` and `memoize`. The deeper a
+//! memoized recursion can go on a given stack depends on it: the last column
+//! is about how deep a recursion gets on a 2 MiB thread stack (Rust's
+//! default for spawned threads).
 //!
 //! `cargo run --release --example stack`
 
@@ -37,6 +39,20 @@ fn per_thread(n: u64) -> u64 {
     if n == 0 { 0 } else { per_thread(n - 1).wrapping_add(local) }
 }
 
+#[cached::proc_macro::cached]
+fn cached_fn(n: u64) -> u64 {
+    let local = black_box(n);
+    mark(n, &local);
+    if n == 0 { 0 } else { cached_fn(n - 1).wrapping_add(local) }
+}
+
+#[memoize::memoize]
+fn memoize_fn(n: u64) -> u64 {
+    let local = black_box(n);
+    mark(n, &local);
+    if n == 0 { 0 } else { memoize_fn(n - 1).wrapping_add(local) }
+}
+
 fn plain(n: u64) -> u64 {
     let local = black_box(n);
     mark(n, &local);
@@ -49,8 +65,17 @@ fn per_level(f: fn(u64) -> u64) -> usize {
 }
 
 fn main() {
-    println!("stack bytes per recursion level (cold cache):");
-    println!("  plain recursion      {:5}", per_level(plain));
-    println!("  #[memoize]           {:5}", per_level(shared));
-    println!("  scope = thread       {:5}", per_level(per_thread));
+    println!("stack bytes per recursion level (cold cache), and levels on a 2 MiB stack:");
+    type Recursive = fn(u64) -> u64;
+    let rows: [(&str, Recursive); 5] = [
+        ("plain recursion", plain),
+        ("#[memoize]", shared),
+        ("#[memoize(scope = thread)]", per_thread),
+        ("cached", cached_fn),
+        ("memoize", memoize_fn),
+    ];
+    for (name, f) in rows {
+        let bytes = per_level(f);
+        println!("  {name:<28} {bytes:5}  ~{:>7}", (2 << 20) / bytes.max(1));
+    }
 }

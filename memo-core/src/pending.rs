@@ -30,7 +30,8 @@ pub struct Pending<'c, K, V, S> {
 }
 
 enum Step<'c, K, V, S> {
-    /// Answered when made.
+    /// Answered when made: a miss to compute, or a value that a second look
+    /// found.
     Ready(Result<V, Miss<'c, K, V, S>>),
     /// Waiting for entry `id` of the flight table, computed by another task;
     /// `key` in case the wait ends without a value or a claim.
@@ -46,11 +47,6 @@ impl<'c, K, V, S> Pending<'c, K, V, S> {
     fn ready(cache: &'c Cache<K, V, S>, answer: Result<V, Miss<'c, K, V, S>>) -> Self {
         Pending { cache, step: Step::Ready(answer) }
     }
-
-    /// Whether the lookup was answered at once with a value.
-    fn is_hit(&self) -> bool {
-        matches!(self.step, Step::Ready(Ok(_)))
-    }
 }
 
 impl<K, V, S> Cache<K, V, S>
@@ -59,17 +55,26 @@ where
     V: Clone,
     S: Store<K, V>,
 {
-    /// [`lookup`](Cache::lookup) for an `async fn`: a miss on a key that
-    /// another task is computing waits for its value without blocking the
-    /// thread, and takes the computation over if that task is cancelled or
-    /// panics. The lookup itself happens here, before the first poll.
+    /// [`lookup`](Cache::lookup) for an `async fn`: a hit is `Ok` at once; a
+    /// miss is a future that gives the value or the [`Miss`] to compute. A miss
+    /// on a key that another task is computing waits for its value without
+    /// blocking the thread, and takes the computation over if that task is
+    /// cancelled or panics.
+    ///
+    /// # Errors
+    ///
+    /// A miss is the `Err`: await it.
     ///
     /// ```
     /// use memo::{Cache, Exact, Unbounded};
     ///
     /// # futures_lite_block_on(async {
     /// let cache: Cache<u64, u64> = Cache::new(Unbounded::new());
-    /// let square = match cache.lookup_async(&Exact(&12)).await {
+    /// let found = match cache.lookup_async(&Exact(&12)) {
+    ///     Ok(hit) => Ok(hit),
+    ///     Err(pending) => pending.await,
+    /// };
+    /// let square = match found {
     ///     Ok(hit) => hit,
     ///     Err(miss) => miss.complete(144),
     /// };
@@ -81,21 +86,33 @@ where
     /// #     assert!(f.as_mut().poll(&mut cx).is_ready());
     /// # }
     /// ```
-    pub fn lookup_async<Q>(&self, view: &Q) -> Pending<'_, K, V, S>
+    #[inline]
+    pub fn lookup_async<Q>(&self, view: &Q) -> Result<V, Pending<'_, K, V, S>>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         self.find_async(view, Want::Any)
     }
 
-    fn find_async<Q>(&self, view: &Q, want: Want<'_, V>) -> Pending<'_, K, V, S>
+    #[inline]
+    fn find_async<Q>(&self, view: &Q, want: Want<'_, V>) -> Result<V, Pending<'_, K, V, S>>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        let counted = match self.look(view, want) {
-            Ok(value) => return Pending::ready(self, Ok(value)),
-            Err(counted) => counted,
-        };
+        match self.look(view, want) {
+            Ok(value) => Ok(value),
+            Err(counted) => Err(self.miss_async(view, counted, want)),
+        }
+    }
+
+    /// The miss of [`find_async`](Cache::find_async): single-flight through
+    /// the cache's own table.
+    #[cold]
+    #[inline(never)]
+    fn miss_async<Q>(&self, view: &Q, counted: bool, want: Want<'_, V>) -> Pending<'_, K, V, S>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
         if !self.count_miss(counted) {
             return Pending::ready(self, Err(self.unclaimed(view.to_owned_key())));
         }
@@ -117,17 +134,24 @@ where
     /// [`lookup_fresh`](Cache::lookup_fresh) for an `async fn`, as
     /// [`lookup_async`](Cache::lookup_async): the future gives the value,
     /// never one past its deadline.
-    pub fn lookup_fresh_async<Q>(&self, view: &Q) -> PendingFresh<'_, K, V, S>
+    ///
+    /// # Errors
+    ///
+    /// A miss is the `Err`: await it.
+    #[inline]
+    pub fn lookup_fresh_async<Q>(&self, view: &Q) -> Result<V, PendingFresh<'_, K, V, S>>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let now = clock::now();
         let fresh = move |entry: &Expiring<V>| entry.is_fresh(now);
-        let pending = self.find_async(view, Want::Fresh(&fresh));
-        if !pending.is_hit() {
-            self.sweep(now);
+        match self.find_async(view, Want::Fresh(&fresh)) {
+            Ok(entry) => Ok(entry.value),
+            Err(pending) => {
+                self.sweep(now);
+                Err(PendingFresh(pending))
+            }
         }
-        PendingFresh(pending)
     }
 }
 

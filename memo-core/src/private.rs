@@ -58,8 +58,8 @@ where
 }
 
 /// [`lookup`] for an `async fn`: the lookup happens now (the arguments are
-/// borrowed only for this call); the future waits, if another task computes
-/// the key, without blocking the thread.
+/// borrowed only for this call); a hit is `Ok`, a miss a future that waits, if
+/// another task computes the key, without blocking the thread.
 #[cfg(feature = "async")]
 #[inline]
 pub fn lookup_async<Q, V, S>(
@@ -67,7 +67,7 @@ pub fn lookup_async<Q, V, S>(
     args: Option<TypeId>,
     make: impl FnOnce() -> Cache<Q::Owned, V, S>,
     view: &Q,
-) -> crate::Pending<'static, Q::Owned, V, S>
+) -> Result<V, crate::Pending<'static, Q::Owned, V, S>>
 where
     Q: KeyView,
     Q::Owned: Clone + Send + 'static,
@@ -85,7 +85,7 @@ pub fn lookup_expiring_async<Q, V, S>(
     args: Option<TypeId>,
     make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
     view: &Q,
-) -> crate::PendingFresh<'static, Q::Owned, V, S>
+) -> Result<V, crate::PendingFresh<'static, Q::Owned, V, S>>
 where
     Q: KeyView,
     Q::Owned: Clone + Send + 'static,

@@ -316,13 +316,17 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
             #vis #outer {
                 #site_static
                 #(#checks)*
-                let #pending = {
+                // A hit returns without awaiting anything.
+                let #found = match {
                     #let_key
                     let #view = ::memo::__private::View((#(#parts,)*));
                     let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
                     #lookup::<_, #ret, _>(#site.handle(), #typed, #make, &#view)
+                } {
+                    ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
+                    ::core::result::Result::Err(#pending) => #pending.await,
                 };
-                match #pending.await {
+                match #found {
                     ::core::result::Result::Ok(#value) => #value,
                     ::core::result::Result::Err(#miss) => {
                         let #value = ::memo::__private::returns::<#ret, _>(async move {
