@@ -4,7 +4,8 @@
 use core::fmt;
 use core::hash::Hash;
 use core::marker::PhantomData;
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::AtomicU64;
+use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::OnceLock;
 
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use crate::expiry::{Expiring, Found};
 use crate::flight::{Flights, State, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{Exact, KeyView};
-use crate::store::{Claim, Store, Want};
+use crate::store::{Claim, Store, StoreError, Want};
 use crate::unbounded::Unbounded;
 
 /// A cache from keys `K` to values `V`, kept in a [`Store`] `S`, with hit and
@@ -51,6 +52,10 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     rechecks: AtomicU64,
     /// Expired entries removed by lookups and sweeps.
     expirations: AtomicU64,
+    /// Operations the store failed.
+    store_errors: AtomicU64,
+    /// Claims of the cache's own flight table settled (see `recheck`).
+    settles: AtomicU64,
     /// The keys being computed, made on the first miss.
     flights: OnceLock<Flights<K, V>>,
     single_flight: bool,
@@ -70,6 +75,8 @@ impl<K, V, S> Cache<K, V, S> {
             misses: AtomicU64::new(0),
             rechecks: AtomicU64::new(0),
             expirations: AtomicU64::new(0),
+            store_errors: AtomicU64::new(0),
+            settles: AtomicU64::new(0),
             flights: OnceLock::new(),
             single_flight: true,
             sweep_every: None,
@@ -102,6 +109,25 @@ impl<K, V, S> Cache<K, V, S> {
     /// The store, for what only it can tell.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Tells the store which function it serves (see [`Store::__bind`]).
+    pub(crate) fn bind(&mut self, module: &'static str, function: &'static str)
+    where
+        S: Store<K, V>,
+    {
+        self.store.__bind(module, function);
+    }
+
+    /// Counts a failure of the store (the call goes on without it) and logs it
+    /// where a logger is set up (target `memo`).
+    #[cold]
+    pub(crate) fn store_failed(&self, error: &StoreError) {
+        self.store_errors.fetch_add(1, Relaxed);
+        #[cfg(feature = "log")]
+        log::warn!(target: "memo", "{}: {error}; the call goes on without the cache", self.name);
+        #[cfg(not(feature = "log"))]
+        let _ = error;
     }
 
     /// The cache's own single-flight table, if a miss has made it.
@@ -164,9 +190,10 @@ where
         if S::__FLIGHTS && self.single_flight {
             return self.claim(view, want);
         }
+        let seen = self.settles();
         match self.look(view, want) {
             Ok(value) => Ok(value),
-            Err(counted) => self.miss(view, counted, want),
+            Err(counted) => self.miss(view, counted, want, seen),
         }
     }
 
@@ -195,7 +222,10 @@ where
             }
             Ok(Found::Miss) => Err(S::COUNTS_LOOKUPS),
             // The store could not answer: a miss it did not count.
-            Err(_) => Err(false),
+            Err(error) => {
+                self.store_failed(&error);
+                Err(false)
+            }
         }
     }
 
@@ -267,14 +297,14 @@ where
     /// did not count it, then single-flight through the cache's table.
     #[cold]
     #[inline(never)]
-    fn miss<Q>(&self, view: &Q, counted: bool, want: Want<'_, V>) -> Result<V, Miss<'_, K, V, S>>
+    fn miss<Q>(&self, view: &Q, counted: bool, want: Want<'_, V>, seen: u64) -> Result<V, Miss<'_, K, V, S>>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         if !self.count_miss(counted) {
             return Err(self.unclaimed(view.to_owned_key()));
         }
-        let claim = self.flights().enter(view, self.name, || self.recheck(view, want));
+        let claim = self.flights().enter(view, self.name, || self.recheck(view, want, seen));
         self.answer(view, claim)
     }
 
@@ -292,13 +322,27 @@ where
         self.flights.get_or_init(Flights::new)
     }
 
+    /// How many claims of the cache's own flight table were settled so far:
+    /// read before a lookup, so that a miss knows whether a value may have
+    /// been stored since.
+    #[inline]
+    pub(crate) fn settles(&self) -> u64 {
+        self.settles.load(Acquire)
+    }
+
     /// The second look into the store after a miss, under the lock of the
     /// flight table: a value that another thread stored between the first
-    /// look and now. `want` says which stored values answer.
-    pub(crate) fn recheck<Q>(&self, view: &Q, want: Want<'_, V>) -> Option<V>
+    /// look and now. `want` says which stored values answer. Skipped when no
+    /// claim was settled since `seen` ([`settles`](Cache::settles) before the
+    /// first look): nothing can have been stored by this cache then, and a
+    /// store on a server is spared a second round trip per miss.
+    pub(crate) fn recheck<Q>(&self, view: &Q, want: Want<'_, V>, seen: u64) -> Option<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        if self.settles.load(Acquire) == seen {
+            return None;
+        }
         let found = match want {
             Want::Any => self.store.get_fresh(view, &|_| true),
             Want::Fresh(fresh) => self.store.get_fresh(view, fresh),
@@ -313,14 +357,21 @@ where
                 self.expirations.fetch_add(1, Relaxed);
                 None
             }
-            Ok(Found::Miss) | Err(_) => None,
+            Ok(Found::Miss) => None,
+            Err(error) => {
+                self.store_failed(&error);
+                None
+            }
         }
     }
 
     /// Removes the entry for `key`; returns whether there was one (`false` also
     /// when the store could not be reached).
     pub fn remove(&self, key: &K) -> bool {
-        self.store.remove(&Exact(key)).unwrap_or(false)
+        self.store.remove(&Exact(key)).unwrap_or_else(|error| {
+            self.store_failed(&error);
+            false
+        })
     }
 }
 
@@ -385,17 +436,22 @@ impl<K, V, S: Store<K, V>> Cache<K, V, S> {
         // miss, so one miss too many.
         info.misses = (info.misses + self.misses.load(Relaxed)).saturating_sub(rechecks);
         info.expirations += self.expirations.load(Relaxed);
+        info.store_errors += self.store_errors.load(Relaxed);
         info
     }
 
     /// Removes every entry and resets the counts to zero.
     pub fn clear(&self) {
         // A store that cannot clear keeps its entries, which stay correct.
-        let _ = self.store.clear();
+        let cleared = self.store.clear();
         self.hits.store(0, Relaxed);
         self.misses.store(0, Relaxed);
         self.rechecks.store(0, Relaxed);
         self.expirations.store(0, Relaxed);
+        self.store_errors.store(0, Relaxed);
+        if let Err(error) = cleared {
+            self.store_failed(&error);
+        }
     }
 
     /// The number of entries.
@@ -479,8 +535,13 @@ impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
             }
             claim => {
                 if let Some(key) = key {
-                    let _ = store.insert(key, value.clone());
+                    if let Err(error) = store.insert(key, value.clone()) {
+                        self.cache.store_failed(&error);
+                    }
                 }
+                // Stored (or not) before the claim goes: a lookup that began
+                // before this looks again (see `recheck`).
+                self.cache.settles.fetch_add(1, Release);
                 if let (Some((ticket, _)), Some(flights)) = (claim, self.cache.flights.get()) {
                     flights.settle(&ticket, || State::Done(value.clone()));
                 }

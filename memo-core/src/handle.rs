@@ -48,6 +48,8 @@ use crate::store::Store;
 /// from every cache whose key type is the type of the key given.
 pub struct CacheHandle {
     name: &'static str,
+    /// The module path of the function.
+    module: &'static str,
     maxsize: Option<NonZeroUsize>,
     /// The first cache made: the only one of a function that is not generic,
     /// reached without a lock.
@@ -127,9 +129,10 @@ where
 impl CacheHandle {
     /// A handle with no cache yet. `maxsize` is reported by
     /// [`info`](Self::info) until the first call.
-    pub(crate) const fn new(name: &'static str, maxsize: Option<NonZeroUsize>) -> Self {
+    pub(crate) const fn new(module: &'static str, name: &'static str, maxsize: Option<NonZeroUsize>) -> Self {
         CacheHandle {
             name,
+            module,
             maxsize,
             first: OnceLock::new(),
             all: RwLock::new(Vec::new()),
@@ -288,6 +291,7 @@ impl CacheHandle {
         // The store is made outside the lock: `make` is the user's code.
         let mut fresh = Box::new(make());
         fresh.name = self.name;
+        fresh.bind(self.module, self.name);
         let mut all = self.all.write();
         if let Some(cache) = find(&all) {
             return cache;

@@ -38,6 +38,10 @@ pub struct CacheInfo {
     pub expirations: u64,
     /// Entries removed to make room for new ones (`maxsize`).
     pub evictions: u64,
+    /// Operations the store failed (a cache server down or too slow, a value
+    /// that did not decode or was too large): each was a miss, or a value not
+    /// kept, and the function returned its own result.
+    pub store_errors: u64,
 }
 
 impl CacheInfo {
@@ -57,6 +61,7 @@ impl CacheInfo {
         self.currsize += other.currsize;
         self.expirations += other.expirations;
         self.evictions += other.evictions;
+        self.store_errors += other.store_errors;
     }
 }
 
@@ -73,6 +78,9 @@ impl fmt::Display for CacheInfo {
         }
         if self.evictions > 0 {
             write!(f, ", evictions={}", self.evictions)?;
+        }
+        if self.store_errors > 0 {
+            write!(f, ", store_errors={}", self.store_errors)?;
         }
         f.write_str(")")
     }

@@ -99,9 +99,10 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        let seen = self.settles();
         match self.look(view, want) {
             Ok(value) => Ok(value),
-            Err(counted) => Err(self.miss_async(view, counted, want)),
+            Err(counted) => Err(self.miss_async(view, counted, want, seen)),
         }
     }
 
@@ -109,14 +110,14 @@ where
     /// the cache's own table.
     #[cold]
     #[inline(never)]
-    fn miss_async<Q>(&self, view: &Q, counted: bool, want: Want<'_, V>) -> Pending<'_, K, V, S>
+    fn miss_async<Q>(&self, view: &Q, counted: bool, want: Want<'_, V>, seen: u64) -> Pending<'_, K, V, S>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         if !self.count_miss(counted) {
             return Pending::ready(self, Err(self.unclaimed(view.to_owned_key())));
         }
-        match self.flights().enter_async(view, || self.recheck(view, want)) {
+        match self.flights().enter_async(view, || self.recheck(view, want, seen)) {
             Ok(claim) => Pending::ready(self, self.answer_with(|| view.to_owned_key(), claim)),
             Err((hash, id)) => {
                 Pending { cache: self, step: Step::Waiting { hash, id, key: view.to_owned_key() } }

@@ -64,9 +64,9 @@ impl Site {
             // Nothing panics while the lock is held; a poisoned lock still
             // holds a consistent map.
             let mut registry = registry.lock().unwrap_or_else(PoisonError::into_inner);
-            *registry
-                .entry(self.place)
-                .or_insert_with(|| Box::leak(Box::new(CacheHandle::new(self.place.name, self.maxsize))))
+            *registry.entry(self.place).or_insert_with(|| {
+                Box::leak(Box::new(CacheHandle::new(self.place.module, self.place.name, self.maxsize)))
+            })
         })
     }
 }

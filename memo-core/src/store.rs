@@ -212,6 +212,14 @@ pub trait Store<K, V>: Send + Sync {
         let _ = (ticket, key, value);
     }
 
+    /// Called once, when `#[memoize]` makes the cache of a function, with the
+    /// function's module path and name: a shared store names its entries
+    /// after them, so that two functions never share entries.
+    #[doc(hidden)]
+    fn __bind(&mut self, module: &'static str, function: &'static str) {
+        let _ = (module, function);
+    }
+
     /// What the store knows of itself: `maxsize`, `currsize`, and, if it
     /// [counts lookups](Store::COUNTS_LOOKUPS), `hits` and `misses` since it
     /// was made or last [cleared](Store::clear). The cache adds what it counted
