@@ -1,0 +1,149 @@
+//! [`Tiered`]: an in-process store in front of a shared one.
+
+use core::hash::Hash;
+
+use crate::expiry::Found;
+use crate::info::CacheInfo;
+use crate::key::KeyView;
+use crate::store::{Store, StoreError};
+
+/// Two stores, a near one in front of a far one: typically an in-process
+/// [`Lru`](crate::Lru) in front of a [`Redis`](crate::Shared) or memcached
+/// store, so that hot keys cost an in-process hit and the rest one round trip.
+///
+/// A lookup asks the near store, then the far one, and keeps what the far one
+/// had in the near one. A value is stored in both. `remove` and `clear` act on
+/// both. A failure of the far store is an error only if the near store had
+/// nothing to say: a near hit never waits for the network.
+///
+/// The near store of each process keeps its own copies: a value removed or
+/// replaced through another process stays in this one's near store until it
+/// expires (`ttl`) or is evicted, so give a `ttl` to a tiered cache whose
+/// values can change.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use memo::{Lru, Tiered, Unbounded, memoize};
+///
+/// // In real use the far store is a `Redis` or `Memcached` one.
+/// #[memoize(store = Tiered::new(Lru::new(NonZeroUsize::new(100).unwrap()), Unbounded::new()))]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// assert_eq!(square(12), 144);
+/// assert_eq!(square(12), 144);
+/// assert_eq!(square_cache().info().hits, 1);
+/// ```
+#[derive(Debug)]
+pub struct Tiered<N, F> {
+    near: N,
+    far: F,
+}
+
+impl<N, F> Tiered<N, F> {
+    /// `near` in front of `far`.
+    pub const fn new(near: N, far: F) -> Self {
+        Tiered { near, far }
+    }
+
+    /// The near store.
+    pub fn near(&self) -> &N {
+        &self.near
+    }
+
+    /// The far store.
+    pub fn far(&self) -> &F {
+        &self.far
+    }
+}
+
+impl<K, V, N, F> Store<K, V> for Tiered<N, F>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    N: Store<K, V>,
+    F: Store<K, V>,
+{
+    fn get<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        if let Ok(Some(value)) = self.near.get(key) {
+            return Ok(Some(value));
+        }
+        let found = self.far.get(key)?;
+        if let Some(value) = &found {
+            // A near store that fails to keep it changes nothing.
+            let _ = self.near.insert(key.to_owned_key(), value.clone());
+        }
+        Ok(found)
+    }
+
+    fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let near = self.near.get_fresh(key, fresh);
+        if let Ok(Found::Hit(value)) = near {
+            return Ok(Found::Hit(value));
+        }
+        match self.far.get_fresh(key, fresh)? {
+            Found::Hit(value) => {
+                let _ = self.near.insert(key.to_owned_key(), value.clone());
+                Ok(Found::Hit(value))
+            }
+            // An entry that expired in either tier is an expiration, once.
+            Found::Expired => Ok(Found::Expired),
+            Found::Miss => Ok(if matches!(near, Ok(Found::Expired)) { Found::Expired } else { Found::Miss }),
+        }
+    }
+
+    fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
+        let _ = self.near.insert(key.clone(), value.clone());
+        self.far.insert(key, value)
+    }
+
+    fn remove<Q>(&self, key: &Q) -> Result<bool, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let near = self.near.remove(key).unwrap_or(false);
+        Ok(self.far.remove(key)? || near)
+    }
+
+    fn clear(&self) -> Result<(), StoreError> {
+        let near = self.near.clear();
+        self.far.clear().and(near)
+    }
+
+    /// The entries of the near store (the far one cannot count them).
+    fn len(&self) -> usize {
+        self.near.len()
+    }
+
+    fn retain(&self, keep: &mut dyn FnMut(&K, &V) -> bool) -> Result<usize, StoreError> {
+        self.near.retain(keep)
+    }
+
+    fn maxsize(&self) -> Option<usize> {
+        self.near.maxsize()
+    }
+
+    /// What the near store knows of its size, and its evictions; hits and
+    /// misses are the cache's, since either tier may answer.
+    fn info(&self) -> CacheInfo {
+        let near = self.near.info();
+        CacheInfo {
+            maxsize: near.maxsize,
+            currsize: near.currsize,
+            evictions: near.evictions,
+            ..CacheInfo::default()
+        }
+    }
+
+    fn __bind(&mut self, module: &'static str, function: &'static str) {
+        self.near.__bind(module, function);
+        self.far.__bind(module, function);
+    }
+}
