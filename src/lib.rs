@@ -110,10 +110,18 @@
 //! }
 //! ```
 
+#[cfg(feature = "memcached")]
+pub use memo_core::Memcached;
+#[cfg(feature = "redis")]
+pub use memo_core::Redis;
+#[cfg(any(feature = "redis", feature = "memcached"))]
+pub use memo_core::remote;
 pub use memo_core::{
     Cache, CacheHandle, CacheInfo, Exact, Expiring, Found, KeyPart, KeyView, LRU_MAX_ENTRIES, Lru, Miss,
-    Store, StoreError, ThreadCacheHandle, Unbounded, clock,
+    Store, StoreError, ThreadCacheHandle, Tiered, Unbounded, clock,
 };
+#[cfg(any(feature = "redis", feature = "memcached"))]
+pub use memo_core::{Codec, MessagePack, Payload, Shared};
 #[cfg(feature = "async")]
 pub use memo_core::{Pending, PendingFresh};
 

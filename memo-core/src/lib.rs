@@ -22,9 +22,12 @@ mod local;
 mod lru;
 #[cfg(feature = "async")]
 mod pending;
+#[cfg(feature = "remote")]
+pub mod remote;
 mod shards;
 mod site;
 mod store;
+mod tiered;
 mod unbounded;
 
 #[doc(hidden)]
@@ -40,5 +43,12 @@ pub use local::ThreadCacheHandle;
 pub use lru::{LRU_MAX_ENTRIES, Lru};
 #[cfg(feature = "async")]
 pub use pending::{Pending, PendingFresh};
+#[cfg(feature = "memcached")]
+pub use remote::Memcached;
+#[cfg(feature = "redis")]
+pub use remote::Redis;
+#[cfg(feature = "remote")]
+pub use remote::{Codec, MessagePack, Payload, Shared};
 pub use store::{Store, StoreError};
+pub use tiered::Tiered;
 pub use unbounded::Unbounded;

@@ -1,0 +1,142 @@
+//! How values are written to a shared store: a [`Codec`], MessagePack with
+//! named fields by default, behind a header that says the value's type and
+//! deadline ([`Payload`]).
+
+use core::any::type_name;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::clock;
+use crate::expiry::Expiring;
+use crate::store::StoreError;
+
+/// Turns values into bytes for a shared store and back.
+///
+/// The default, [`MessagePack`], writes structs as maps of field names, so
+/// that a value written by an older build still decodes after fields were
+/// added with `#[serde(default)]` or reordered. Plug in another with
+/// [`Shared::codec`](crate::Shared::codec).
+pub trait Codec: Send + Sync + 'static {
+    /// The bytes of `value`.
+    ///
+    /// # Errors
+    ///
+    /// When `value` cannot be encoded; the value is then not stored.
+    fn encode<T: Serialize>(&self, value: &T) -> Result<Vec<u8>, StoreError>;
+
+    /// The value of `bytes`.
+    ///
+    /// # Errors
+    ///
+    /// When `bytes` are not a `T`; the lookup is then a miss.
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, StoreError>;
+}
+
+/// MessagePack with named fields (`rmp_serde::to_vec_named`), the default
+/// codec: compact, and tolerant of added `#[serde(default)]` fields, reordered
+/// fields, `skip_serializing_if` and every enum tagging.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MessagePack;
+
+impl Codec for MessagePack {
+    fn encode<T: Serialize>(&self, value: &T) -> Result<Vec<u8>, StoreError> {
+        rmp_serde::to_vec_named(value).map_err(StoreError::new)
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, StoreError> {
+        rmp_serde::from_slice(bytes).map_err(StoreError::new)
+    }
+}
+
+/// The header of every stored value: a magic, the fingerprint of the value's
+/// type, and its deadline as Unix milliseconds (0: none).
+const MAGIC: &[u8; 2] = b"m1";
+const HEADER: usize = 2 + 8 + 8;
+
+/// The fingerprint of `T`: a value stored by a build in which the function
+/// returned another type is a miss, not a wrong value.
+fn fingerprint<T>() -> [u8; 8] {
+    let hash = blake3::hash(type_name::<T>().as_bytes());
+    let mut out = [0; 8];
+    out.copy_from_slice(&hash.as_bytes()[..8]);
+    out
+}
+
+/// A value a shared store can keep: any `T: Serialize + DeserializeOwned`,
+/// and the [`Expiring`] values of functions with a `ttl`, whose deadline
+/// becomes the server's expiry. Implemented for you.
+pub trait Payload: Sized {
+    /// The bytes to store, and how long the server is to keep them (`None`:
+    /// until evicted).
+    #[doc(hidden)]
+    fn __encode<C: Codec>(&self, codec: &C) -> Result<(Vec<u8>, Option<Duration>), StoreError>;
+
+    /// The value of stored bytes.
+    #[doc(hidden)]
+    fn __decode<C: Codec>(bytes: &[u8], codec: &C) -> Result<Self, StoreError>;
+}
+
+fn wrap<T: Serialize, C: Codec>(value: &T, deadline_ms: u64, codec: &C) -> Result<Vec<u8>, StoreError> {
+    let body = codec.encode(value)?;
+    let mut out = Vec::with_capacity(HEADER + body.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&fingerprint::<T>());
+    out.extend_from_slice(&deadline_ms.to_le_bytes());
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// The value and deadline of stored bytes written by [`wrap`].
+fn unwrap<T: DeserializeOwned, C: Codec>(bytes: &[u8], codec: &C) -> Result<(T, u64), StoreError> {
+    if bytes.len() < HEADER || &bytes[..2] != MAGIC {
+        return Err(StoreError::new("the stored value was not written by memo"));
+    }
+    if bytes[2..10] != fingerprint::<T>() {
+        return Err(StoreError::new(format!(
+            "the stored value is of another type than `{}` (written by another build?)",
+            type_name::<T>()
+        )));
+    }
+    let mut deadline = [0; 8];
+    deadline.copy_from_slice(&bytes[10..HEADER]);
+    Ok((codec.decode(&bytes[HEADER..])?, u64::from_le_bytes(deadline)))
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl<T: Serialize + DeserializeOwned> Payload for T {
+    fn __encode<C: Codec>(&self, codec: &C) -> Result<(Vec<u8>, Option<Duration>), StoreError> {
+        Ok((wrap(self, 0, codec)?, None))
+    }
+
+    fn __decode<C: Codec>(bytes: &[u8], codec: &C) -> Result<Self, StoreError> {
+        unwrap(bytes, codec).map(|(value, _)| value)
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> Payload for Expiring<T> {
+    fn __encode<C: Codec>(&self, codec: &C) -> Result<(Vec<u8>, Option<Duration>), StoreError> {
+        let Some(expires) = self.expires else {
+            return Ok((wrap(&self.value, 0, codec)?, None));
+        };
+        // Deadlines are instants of this process: across processes they travel
+        // as wall-clock time, and the server expires the entry itself.
+        let left = expires.saturating_duration_since(clock::now());
+        let deadline = unix_ms(SystemTime::now() + left).max(1);
+        Ok((wrap(&self.value, deadline, codec)?, Some(left)))
+    }
+
+    fn __decode<C: Codec>(bytes: &[u8], codec: &C) -> Result<Self, StoreError> {
+        let (value, deadline) = unwrap(bytes, codec)?;
+        let expires = (deadline != 0).then(|| {
+            let left = Duration::from_millis(deadline.saturating_sub(unix_ms(SystemTime::now())));
+            let now: Instant = clock::now();
+            now.checked_add(left).unwrap_or(now)
+        });
+        Ok(Expiring { value, expires })
+    }
+}
