@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Sourced by .ci/run: starts the cache servers the tests need, on free
+# loopback ports, as background processes of this script (not daemonized: a
+# daemonized Redis exits 0 even when its port is taken), checks that the
+# server answering each port is the one started here, exports the addresses
+# for the tests, and stops everything it started, by PID, when the script
+# exits, whether the tests passed or not.
+#
+# Exports: MEMO_TEST_REDIS_URL, MEMO_TEST_REDIS_CLUSTER (three masters),
+# MEMO_TEST_MEMCACHED (three servers), MEMO_TEST_REDIS_SERVER and
+# MEMO_TEST_MEMCACHED_SERVER (the binaries, for tests that start, kill and
+# restart servers of their own), and MEMO_TEST_REQUIRE_SERVERS=1, which turns
+# a missing server into a test failure instead of a skip.
+
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null || ! command -v memcached >/dev/null; then
+    printf '\n== installing redis-server and memcached\n'
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server redis-tools memcached >/dev/null
+fi
+
+SERVERS_DIR=$(mktemp -d)
+SERVER_PIDS=()
+
+stop_servers() {
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${SERVER_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$SERVERS_DIR"
+}
+trap stop_servers EXIT
+
+# Prints $1 ports that are free on loopback, each with port+10000 free too
+# (a Redis Cluster node's bus port).
+free_ports() {
+    python3 - "$1" <<'PY'
+import random, socket, sys
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+found = []
+while len(found) < int(sys.argv[1]):
+    port = random.randint(20000, 30000)
+    if port not in found and free(port) and free(port + 10000):
+        found.append(port)
+print(" ".join(map(str, found)))
+PY
+}
+
+# Waits until the Redis on port $1 answers as process $2.
+await_redis() {
+    for _ in $(seq 200); do
+        if redis-cli -p "$1" INFO server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$2"; then
+            return 0
+        fi
+        if ! kill -0 "$2" 2>/dev/null; then break; fi
+        sleep 0.05
+    done
+    echo "redis-server (pid $2) is not the server answering port $1:" >&2
+    cat "$SERVERS_DIR/redis-$1.log" >&2
+    exit 1
+}
+
+# Waits until the memcached on port $1 answers as process $2.
+await_memcached() {
+    for _ in $(seq 200); do
+        if python3 - "$1" "$2" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
+s.sendall(b"stats\r\n")
+data = b""
+while not data.endswith(b"END\r\n"):
+    data += s.recv(65536)
+sys.exit(0 if f"STAT pid {sys.argv[2]}\r\n".encode() in data else 1)
+PY
+        then
+            return 0
+        fi
+        if ! kill -0 "$2" 2>/dev/null; then break; fi
+        sleep 0.05
+    done
+    echo "memcached (pid $2) is not the server answering port $1" >&2
+    exit 1
+}
+
+start_redis() {
+    local port=$1
+    shift
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+        --dir "$SERVERS_DIR" "$@" >"$SERVERS_DIR/redis-$port.log" 2>&1 &
+    SERVER_PIDS+=($!)
+    await_redis "$port" "$!"
+}
+
+start_memcached() {
+    memcached -u "$(id -un)" -l 127.0.0.1 -p "$1" -U 0 -m 64 >"$SERVERS_DIR/memcached-$1.log" 2>&1 &
+    SERVER_PIDS+=($!)
+    await_memcached "$1" "$!"
+}
+
+read -r REDIS_PORT C1 C2 C3 M1 M2 M3 <<<"$(free_ports 7)"
+
+start_redis "$REDIS_PORT"
+for port in "$C1" "$C2" "$C3"; do
+    start_redis "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 2000
+done
+redis-cli --cluster create "127.0.0.1:$C1" "127.0.0.1:$C2" "127.0.0.1:$C3" --cluster-replicas 0 --cluster-yes \
+    >"$SERVERS_DIR/cluster-create.log" 2>&1 || { cat "$SERVERS_DIR/cluster-create.log" >&2; exit 1; }
+for _ in $(seq 200); do
+    if redis-cli -p "$C1" CLUSTER INFO | tr -d '\r' | grep -qx 'cluster_state:ok'; then break; fi
+    sleep 0.05
+done
+for port in "$M1" "$M2" "$M3"; do
+    start_memcached "$port"
+done
+
+export MEMO_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export MEMO_TEST_REDIS_CLUSTER="127.0.0.1:$C1,127.0.0.1:$C2,127.0.0.1:$C3"
+export MEMO_TEST_MEMCACHED="127.0.0.1:$M1,127.0.0.1:$M2,127.0.0.1:$M3"
+export MEMO_TEST_REDIS_SERVER=$(command -v redis-server)
+export MEMO_TEST_MEMCACHED_SERVER=$(command -v memcached)
+export MEMO_TEST_REQUIRE_SERVERS=1
+printf '== cache servers: redis %s, cluster %s, memcached %s\n' \
+    "$MEMO_TEST_REDIS_URL" "$MEMO_TEST_REDIS_CLUSTER" "$MEMO_TEST_MEMCACHED"

@@ -1,0 +1,140 @@
+//! Cache servers for the tests of the shared stores.
+//!
+//! Addresses come from the environment that `.ci/run` sets up
+//! (`MEMO_TEST_REDIS_URL`, `MEMO_TEST_REDIS_CLUSTER`, `MEMO_TEST_MEMCACHED`,
+//! and the server binaries for tests that start, kill and restart servers of
+//! their own). Without them a test says that it was skipped and why, unless
+//! `MEMO_TEST_REQUIRE_SERVERS` is set, as CI sets it: then a missing server is
+//! a failure.
+
+#![allow(dead_code, reason = "each test file uses some of these")]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The variable `var`, or `None` after saying the test is skipped.
+pub fn server_env(var: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(var) {
+        return Some(value);
+    }
+    assert!(
+        std::env::var_os("MEMO_TEST_REQUIRE_SERVERS").is_none(),
+        "{var} is not set, but MEMO_TEST_REQUIRE_SERVERS says the cache servers are required"
+    );
+    eprintln!("skipped: {var} is not set, so there is no server to test against; `bash .ci/run` starts them");
+    None
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A server process of the test's own, which the test may kill and restart.
+pub struct OwnServer {
+    binary: String,
+    args: Vec<String>,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl OwnServer {
+    /// A Redis of our own, or `None` (skipped) without `MEMO_TEST_REDIS_SERVER`.
+    pub fn redis() -> Option<Self> {
+        let binary = server_env("MEMO_TEST_REDIS_SERVER")?;
+        let port = free_port();
+        let args = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--port", &port.to_string()];
+        Some(Self::start(binary, args.iter().map(|a| (*a).to_owned()).collect(), port))
+    }
+
+    /// A memcached of our own, or `None` (skipped) without
+    /// `MEMO_TEST_MEMCACHED_SERVER`.
+    pub fn memcached() -> Option<Self> {
+        let binary = server_env("MEMO_TEST_MEMCACHED_SERVER")?;
+        let port = free_port();
+        let args = ["-u", "root", "-l", "127.0.0.1", "-U", "0", "-p", &port.to_string()];
+        Some(Self::start(binary, args.iter().map(|a| (*a).to_owned()).collect(), port))
+    }
+
+    fn start(binary: String, args: Vec<String>, port: u16) -> Self {
+        let mut server = OwnServer { binary, args, port, child: None };
+        server.restart();
+        server
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server and waits for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server (again) on its port, and waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = Command::new(&self.binary)
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary));
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(self.addr()).is_err() {
+            assert!(Instant::now() < deadline, "{} did not start on {}", self.binary, self.addr());
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A port where something accepts connections and never answers; the
+/// listener lives as long as the test process.
+pub fn silent_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// Sends raw bytes to `addr` and returns the first reply bytes.
+pub fn raw(addr: &str, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut reply = vec![0; 4096];
+    let n = stream.read(&mut reply).unwrap();
+    reply.truncate(n);
+    reply
+}
+
+/// `SET key value` in RESP.
+pub fn resp_set(key: &str, value: &[u8]) -> Vec<u8> {
+    let mut out = format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n", key.len(), value.len()).into_bytes();
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// The `host:port` of a `redis://host:port` URL.
+pub fn host_port(url: &str) -> String {
+    url.trim_start_matches("redis://").trim_end_matches('/').to_owned()
+}

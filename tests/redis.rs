@@ -1,0 +1,266 @@
+//! The Redis store against real servers: a server, a Redis Cluster, and
+//! servers of the test's own that it kills and restarts. See `tests/common`
+//! for where the addresses come from; without them these tests say they were
+//! skipped.
+
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+use common::{OwnServer, host_port, raw, resp_set, server_env, silent_server};
+use memo::{Exact, Redis, Store, memoize};
+
+fn url() -> String {
+    std::env::var("MEMO_TEST_REDIS_URL").unwrap_or_default()
+}
+
+/// Deletes what earlier runs left on the server under `namespace` (a
+/// function's handle clears only the caches this process has made).
+fn wipe<K, V>(store: Redis<K, V>, namespace: &str)
+where
+    K: serde::Serialize + std::hash::Hash + Eq + Clone + Send,
+    V: memo::Payload + Send,
+{
+    store.namespace(namespace).clear().unwrap();
+}
+
+static SQUARES: AtomicUsize = AtomicUsize::new(0);
+
+#[memoize(store = Redis::new(&url()))]
+fn square(x: u64) -> u64 {
+    SQUARES.fetch_add(1, SeqCst);
+    x * x
+}
+
+#[test]
+fn values_are_kept_on_the_server() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    // The namespace of a function is its module path and name.
+    wipe(Redis::<u64, u64>::new(&url), "redis::square");
+    assert_eq!(square(12), 144);
+    assert_eq!(square(12), 144);
+    assert_eq!(SQUARES.load(SeqCst), 1);
+    let info = square_cache().info();
+    assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0));
+    assert!(square_cache().remove(&12_u64));
+    assert_eq!(square(12), 144);
+    assert_eq!(SQUARES.load(SeqCst), 2);
+}
+
+static SHARED: AtomicUsize = AtomicUsize::new(0);
+
+#[memoize(store = Redis::new(&url()).namespace("tests::redis::two_processes"))]
+fn shared_between_processes(name: &str, n: u32) -> String {
+    SHARED.fetch_add(1, SeqCst);
+    format!("{name}-{}", n * 2)
+}
+
+/// Run by `two_processes_share_one_cache` in a process of its own.
+#[test]
+fn child_process_computes() {
+    if std::env::var_os("MEMO_TEST_CHILD").is_none() {
+        return;
+    }
+    assert_eq!(shared_between_processes("child", 21), "child-42");
+    assert_eq!(SHARED.load(SeqCst), 1, "the child computes");
+}
+
+#[test]
+fn two_processes_share_one_cache() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    wipe(Redis::<(String, u32), String>::new(&url), "tests::redis::two_processes");
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process_computes", "--nocapture"])
+        .env("MEMO_TEST_CHILD", "1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // This process hits what the other computed.
+    assert_eq!(shared_between_processes("child", 21), "child-42");
+    assert_eq!(SHARED.load(SeqCst), 0);
+    assert_eq!(shared_between_processes_cache().info().hits, 1);
+}
+
+#[memoize(store = Redis::new(&url()).namespace("tests::redis::expiring"), ttl = Duration::from_millis(300))]
+fn expiring(x: u64) -> u64 {
+    x + 1
+}
+
+#[test]
+fn the_server_expires_entries() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    wipe(Redis::<u64, u64>::new(&url), "tests::redis::expiring");
+    assert_eq!(expiring(1), 2);
+    // Another store of the same namespace (another process, say) sees it...
+    let twin: Redis<u64, u64> = Redis::new(&url).namespace("tests::redis::expiring");
+    let key = twin.key_of(&1).unwrap();
+    let raw_get = |key: &str| {
+        raw(&host_port(&url), format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).as_bytes())
+    };
+    assert!(raw_get(&key).starts_with(b"$"), "stored with its expiry");
+    assert_ne!(raw_get(&key), b"$-1\r\n");
+    // ...until the server expires it by itself.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(raw_get(&key), b"$-1\r\n");
+    assert_eq!(expiring(1), 2);
+    assert_eq!(expiring_cache().info().misses, 2);
+}
+
+static RESTARTS: AtomicUsize = AtomicUsize::new(0);
+
+fn own_url() -> String {
+    std::env::var("MEMO_TEST_OWN_REDIS").unwrap_or_default()
+}
+
+#[memoize(store = Redis::new(&own_url()).timeout(Duration::from_millis(30)).retry_after(Duration::from_millis(100)))]
+fn on_own_server(x: u64) -> u64 {
+    RESTARTS.fetch_add(1, SeqCst);
+    x * 3
+}
+
+#[test]
+fn a_server_killed_mid_run_is_a_miss_and_the_cache_recovers() {
+    let Some(mut server) = OwnServer::redis() else { return };
+    // SAFETY of the test: only this test reads MEMO_TEST_OWN_REDIS.
+    unsafe { std::env::set_var("MEMO_TEST_OWN_REDIS", format!("redis://{}", server.addr())) };
+    assert_eq!(on_own_server(5), 15);
+    assert_eq!(on_own_server(5), 15);
+    assert_eq!(RESTARTS.load(SeqCst), 1);
+
+    server.kill();
+    let start = Instant::now();
+    for _ in 0..50 {
+        assert_eq!(on_own_server(5), 15, "the function's own result while the server is down");
+    }
+    assert!(start.elapsed() < Duration::from_secs(5), "a dead server does not cost every call a timeout");
+    assert!(on_own_server_cache().info().store_errors >= 1);
+
+    server.restart();
+    std::thread::sleep(Duration::from_millis(150));
+    let computed = RESTARTS.load(SeqCst);
+    assert_eq!(on_own_server(6), 18);
+    assert_eq!(on_own_server(6), 18);
+    assert_eq!(RESTARTS.load(SeqCst), computed + 1, "back on the server: the second call hits");
+}
+
+#[test]
+fn a_server_that_never_answers_is_a_miss_after_the_timeout() {
+    let silent = silent_server();
+    let cache = memo::Cache::new(Redis::<u64, u64>::new(&silent).timeout(Duration::from_millis(30)));
+    let start = Instant::now();
+    assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
+    assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    let info = cache.info();
+    assert!(info.store_errors >= 2, "{info}");
+    assert_eq!(info.hits, 0);
+}
+
+#[test]
+fn an_address_that_cannot_be_read_is_a_miss() {
+    let cache = memo::Cache::new(Redis::<u64, u64>::new("redis://host:port:junk/x"));
+    assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
+    assert_eq!(cache.info().store_errors, 2, "the lookup and the insert");
+}
+
+#[test]
+fn a_garbage_value_is_a_miss_and_is_replaced() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    wipe(Redis::<u64, String>::new(&url), "tests::redis::garbage");
+    let store: Redis<u64, String> = Redis::new(&url).namespace("tests::redis::garbage");
+    let key = store.key_of(&7).unwrap();
+    assert_eq!(raw(&host_port(&url), &resp_set(&key, b"\xff\x00 not memo")), b"+OK\r\n");
+    let cache = memo::Cache::new(store);
+    assert_eq!(cache.get_or_insert_with(&7, || String::from("seven")), "seven");
+    assert_eq!(cache.info().store_errors, 1);
+    assert_eq!(cache.get_or_insert_with(&7, || unreachable!()), "seven");
+}
+
+#[test]
+fn a_value_of_another_type_is_a_miss() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    let old = memo::Cache::new(Redis::<u64, u64>::new(&url).namespace("tests::redis::type_change"));
+    old.clear();
+    assert_eq!(old.get_or_insert_with(&1, || 1), 1);
+    // A new build of the function returns a string now.
+    let new = memo::Cache::new(Redis::<u64, String>::new(&url).namespace("tests::redis::type_change"));
+    assert_eq!(new.get_or_insert_with(&1, || String::from("one")), "one");
+    assert_eq!(new.info().store_errors, 1);
+    assert_eq!(new.get_or_insert_with(&1, || unreachable!()), "one");
+}
+
+#[test]
+fn keys_are_short_and_plain_whatever_the_arguments() {
+    let store: Redis<(String, Vec<u8>), u8> = Redis::new("127.0.0.1:1");
+    for text in ["", "with spaces", "new\nline\r\n", "\u{0}nul", &"long ".repeat(10_000), "ünïcödé 🦀"]
+    {
+        let key = store.key_of(&(text.to_owned(), text.as_bytes().to_vec())).unwrap();
+        assert!(key.len() <= 250, "{key}");
+        assert!(key.bytes().all(|b| b.is_ascii_graphic()), "{key}");
+    }
+    let a = store.key_of(&(String::from("ab"), vec![1])).unwrap();
+    let b = store.key_of(&(String::from("a"), vec![b'b', 1])).unwrap();
+    assert_ne!(a, b);
+}
+
+static CLUSTERED: AtomicUsize = AtomicUsize::new(0);
+
+#[memoize(store = Redis::cluster(std::env::var("MEMO_TEST_REDIS_CLUSTER").unwrap_or_default().split(',')))]
+fn clustered(x: u64) -> String {
+    CLUSTERED.fetch_add(1, SeqCst);
+    format!("value {x}")
+}
+
+#[test]
+fn a_redis_cluster_spreads_and_finds_keys() {
+    let Some(nodes) = server_env("MEMO_TEST_REDIS_CLUSTER") else { return };
+    wipe(Redis::<u64, String>::cluster(nodes.split(',')), "redis::clustered");
+    for x in 0..200 {
+        assert_eq!(clustered(x), format!("value {x}"));
+    }
+    for x in 0..200 {
+        assert_eq!(clustered(x), format!("value {x}"));
+    }
+    assert_eq!(CLUSTERED.load(SeqCst), 200);
+    assert_eq!(clustered_cache().info().store_errors, 0);
+    // Every master holds some of them.
+    for node in nodes.split(',') {
+        let reply = raw(node, b"*1\r\n$6\r\nDBSIZE\r\n");
+        let count: u64 = String::from_utf8_lossy(&reply[1..]).trim().parse().unwrap();
+        assert!(count > 0, "{node} holds no key");
+    }
+    clustered_cache().clear();
+    assert_eq!(clustered(1), "value 1");
+    assert_eq!(CLUSTERED.load(SeqCst), 201, "clear reached every master");
+}
+
+static TIERED: AtomicUsize = AtomicUsize::new(0);
+
+#[memoize(store = memo::Tiered::new(
+    memo::Lru::new(std::num::NonZeroUsize::new(10).unwrap()),
+    Redis::new(&url()).namespace("tests::redis::tiered"),
+))]
+fn tiered(x: u64) -> u64 {
+    TIERED.fetch_add(1, SeqCst);
+    x + 100
+}
+
+#[test]
+fn a_tiered_store_answers_hot_keys_in_process() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    wipe(Redis::<u64, u64>::new(&url), "tests::redis::tiered");
+    assert_eq!(tiered(1), 101);
+    // Delete it on the server: the near store still answers.
+    let twin: Redis<u64, u64> = Redis::new(&url).namespace("tests::redis::tiered");
+    assert!(twin.remove(&Exact(&1)).unwrap());
+    assert_eq!(tiered(1), 101);
+    assert_eq!(TIERED.load(SeqCst), 1);
+    // Another process's value reaches this one through the far store.
+    let far = memo::Cache::new(Redis::<u64, u64>::new(&url).namespace("tests::redis::tiered"));
+    assert_eq!(far.get_or_insert_with(&2, || 102), 102);
+    assert_eq!(tiered(2), 102);
+    assert_eq!(TIERED.load(SeqCst), 1);
+}
