@@ -42,7 +42,9 @@ fn main() {
     let info = sales_report_cache().info();
     println!("{:?} for four reports; {info}", start.elapsed());
     if info.store_errors > 0 {
-        println!("(no Redis answered at MEMO_REDIS_URL: the reports were computed here, and nothing was shared)");
+        println!(
+            "(no Redis answered at MEMO_REDIS_URL: the reports were computed here, and nothing was shared)"
+        );
     } else if info.hits == 4 {
         println!("all four came from the shared cache: another run computed them");
     } else {
