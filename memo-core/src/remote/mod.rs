@@ -8,7 +8,7 @@
 //! - Keys are `memo:<function>:<namespace>:<digest>`: the namespace is a hash
 //!   of the function's module path and name, a version you can bump, and the
 //!   key type; the digest is BLAKE3 over an unambiguous encoding of the
-//!   arguments ([`digest`]). At most 140 bytes, ASCII letters, digits, `_` and
+//!   arguments (type-tagged and length-prefixed). At most 140 bytes, ASCII letters, digits, `_` and
 //!   `:` only, so memcached takes every key.
 //! - A `ttl` becomes the server's expiry.
 //! - Failures are misses: every operation has a timeout (50 ms by default),
