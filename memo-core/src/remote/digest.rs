@@ -268,10 +268,7 @@ impl ser::Serializer for &mut Writer {
     }
 
     fn serialize_tuple_struct(self, name: &'static str, len: usize) -> Result<Self> {
-        self.tag(tag::TUPLE_STRUCT);
-        self.name(name);
-        self.len(len);
-        Ok(self)
+        Ok(self.open(tag::TUPLE_STRUCT, name, None, len))
     }
 
     fn serialize_tuple_variant(
@@ -281,10 +278,7 @@ impl ser::Serializer for &mut Writer {
         variant: &'static str,
         len: usize,
     ) -> Result<Self> {
-        self.tag(tag::TUPLE_VARIANT);
-        self.variant(name, index, variant);
-        self.len(len);
-        Ok(self)
+        Ok(self.open(tag::TUPLE_VARIANT, name, Some((index, variant)), len))
     }
 
     fn serialize_map(self, _len: Option<usize>) -> Result<Self> {
@@ -293,10 +287,7 @@ impl ser::Serializer for &mut Writer {
     }
 
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Self> {
-        self.tag(tag::STRUCT);
-        self.name(name);
-        self.len(len);
-        Ok(self)
+        Ok(self.open(tag::STRUCT, name, None, len))
     }
 
     fn serialize_struct_variant(
@@ -306,14 +297,23 @@ impl ser::Serializer for &mut Writer {
         variant: &'static str,
         len: usize,
     ) -> Result<Self> {
-        self.tag(tag::STRUCT_VARIANT);
-        self.variant(name, index, variant);
-        self.len(len);
-        Ok(self)
+        Ok(self.open(tag::STRUCT_VARIANT, name, Some((index, variant)), len))
     }
 }
 
 impl Writer {
+    /// The start of a struct, tuple struct or variant with fields: its tag,
+    /// names and number of fields.
+    fn open(&mut self, tag: u8, name: &str, variant: Option<(u32, &str)>, len: usize) -> &mut Self {
+        self.tag(tag);
+        match variant {
+            Some((index, variant)) => self.variant(name, index, variant),
+            None => self.name(name),
+        }
+        self.len(len);
+        self
+    }
+
     fn variant(&mut self, name: &str, index: u32, variant: &str) {
         self.name(name);
         self.0.update(&index.to_le_bytes());
