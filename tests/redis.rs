@@ -264,3 +264,82 @@ fn a_tiered_store_answers_hot_keys_in_process() {
     assert_eq!(tiered(2), 102);
     assert_eq!(TIERED.load(SeqCst), 1);
 }
+
+#[cfg(feature = "async")]
+mod asynchronous {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::time::{Duration, Instant};
+
+    use memo::{Redis, memoize};
+
+    use super::{server_env, silent_server, url, wipe};
+
+    fn silent_url() -> String {
+        std::env::var("MEMO_TEST_SILENT").unwrap_or_default()
+    }
+
+    #[memoize(store = Redis::new(&silent_url()).timeout(Duration::from_millis(200)))]
+    async fn behind_a_silent_server(x: u64) -> u64 {
+        x + 1
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn lookups_wait_for_the_network_without_blocking_the_executor() {
+        // SAFETY of the test: only this test reads MEMO_TEST_SILENT.
+        unsafe { std::env::set_var("MEMO_TEST_SILENT", format!("redis://{}", silent_server())) };
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = {
+            let ticks = Arc::clone(&ticks);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    ticks.fetch_add(1, SeqCst);
+                }
+            })
+        };
+        let start = Instant::now();
+        assert_eq!(behind_a_silent_server(1).await, 2);
+        assert!(start.elapsed() >= Duration::from_millis(190), "the lookup waited for its timeout");
+        // One thread runs this runtime: the ticker ran while the lookup waited.
+        assert!(ticks.load(SeqCst) >= 5, "{} ticks", ticks.load(SeqCst));
+        ticker.abort();
+        assert!(behind_a_silent_server_cache().info().store_errors >= 1);
+    }
+
+    static FETCHES: AtomicUsize = AtomicUsize::new(0);
+
+    #[memoize(store = Redis::new(&url()).namespace("tests::redis::async"), ttl = Duration::from_secs(60))]
+    async fn fetch(id: u64) -> String {
+        FETCHES.fetch_add(1, SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        format!("item {id}")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn async_functions_share_one_computation_through_the_server() {
+        let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+        wipe(Redis::<u64, u64>::new(&url), "tests::redis::async");
+        let tasks: Vec<_> = (0..16).map(|_| tokio::spawn(fetch(9))).collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), "item 9");
+        }
+        assert_eq!(FETCHES.load(SeqCst), 1);
+        // The value reaches the server on an I/O thread: soon, not at once.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let twin = memo::Cache::new(
+            Redis::<u64, memo::Expiring<String>>::new(&url).namespace("tests::redis::async"),
+        );
+        loop {
+            let seen = twin.lookup(&memo::Exact(&9)).ok().map(|entry| entry.value);
+            if seen.as_deref() == Some("item 9") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the value never reached the server");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(fetch(9).await, "item 9");
+        assert_eq!(FETCHES.load(SeqCst), 1);
+        assert_eq!(fetch_cache().info().store_errors, 0);
+    }
+}

@@ -211,13 +211,11 @@ where
         };
         match found {
             Ok(Found::Hit(value)) => {
-                if !S::COUNTS_LOOKUPS {
-                    self.hits.fetch_add(1, Relaxed);
-                }
+                self.count_hit();
                 Ok(value)
             }
             Ok(Found::Expired) => {
-                self.expirations.fetch_add(1, Relaxed);
+                self.count_expired();
                 Err(S::COUNTS_LOOKUPS)
             }
             Ok(Found::Miss) => Err(S::COUNTS_LOOKUPS),
@@ -306,6 +304,19 @@ where
         }
         let claim = self.flights().enter(view, self.name, || self.recheck(view, want, seen));
         self.answer(view, claim)
+    }
+
+    /// Counts a hit, unless the store counted it.
+    #[inline]
+    pub(crate) fn count_hit(&self) {
+        if !S::COUNTS_LOOKUPS {
+            self.hits.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts an expired entry that a lookup found (and removed).
+    pub(crate) fn count_expired(&self) {
+        self.expirations.fetch_add(1, Relaxed);
     }
 
     /// Counts a miss that the store did not count; returns whether it goes
@@ -547,6 +558,31 @@ impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
                 }
             }
         }
+    }
+}
+
+#[cfg(feature = "async")]
+impl<K, V, S> Miss<'static, K, V, S>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<K, V> + 'static,
+{
+    /// [`complete`](Miss::complete) for a store that blocks on the network,
+    /// from an `async fn`: the value goes to the store on an I/O thread, and
+    /// to the waiting tasks at once. A lookup that starts before the store has
+    /// it may compute it again; it never gets a wrong value.
+    pub(crate) fn complete_offloaded(mut self, value: V, keep: bool) -> V {
+        if let (true, Some(key)) = (keep, self.key.take()) {
+            let (cache, stored) = (self.cache, value.clone());
+            crate::offload::spawn(move || {
+                if let Err(error) = cache.store.insert(key, stored) {
+                    cache.store_failed(&error);
+                }
+            });
+        }
+        self.settle(None, &value);
+        value
     }
 }
 

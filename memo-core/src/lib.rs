@@ -21,6 +21,8 @@ mod key;
 mod local;
 mod lru;
 #[cfg(feature = "async")]
+mod offload;
+#[cfg(feature = "async")]
 mod pending;
 #[cfg(feature = "remote")]
 pub mod remote;

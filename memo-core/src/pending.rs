@@ -17,8 +17,9 @@ use core::task::{Context, Poll};
 use crate::cache::{Cache, Miss};
 use crate::clock;
 use crate::expiry::Expiring;
-use crate::key::KeyView;
-use crate::store::{Store, Want};
+use crate::key::{Exact, KeyView};
+use crate::offload::{self, Offloaded};
+use crate::store::{Store, StoreError, Want};
 
 /// The future of an async lookup: the value, or the [`Miss`] this task
 /// computes. Made by [`Cache::lookup_async`]; it borrows the cache but not the
@@ -36,6 +37,9 @@ enum Step<'c, K, V, S> {
     /// Waiting for entry `id` of the flight table, computed by another task;
     /// `key` in case the wait ends without a value or a claim.
     Waiting { hash: u64, id: u64, key: K },
+    /// Looking `key` up in a store that blocks on the network, on an I/O
+    /// thread; `accept` says whether a stored value answers.
+    Looking { job: Offloaded<Result<Option<V>, StoreError>>, key: K, accept: fn(&V) -> bool },
     /// Answered.
     Done,
 }
@@ -126,6 +130,72 @@ where
     }
 }
 
+impl<K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<K, V> + 'static,
+{
+    /// The async lookup of a `'static` cache whose store blocks on the
+    /// network ([`Store::BLOCKING`]): the store is asked on an I/O thread and
+    /// the task waits without blocking its thread. `accept` says whether a
+    /// stored value answers (a fresh one, for values that expire).
+    pub(crate) fn lookup_offloaded(
+        &'static self,
+        key: K,
+        accept: fn(&V) -> bool,
+    ) -> Pending<'static, K, V, S> {
+        let asked = key.clone();
+        let job = offload::run(move || self.store().get(&Exact(&asked)));
+        Pending { cache: self, step: Step::Looking { job, key, accept } }
+    }
+}
+
+impl<'c, K, V, S> Cache<K, V, S>
+where
+    K: Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, V>,
+{
+    /// What an offloaded lookup found: a hit, or the miss, counted and gone
+    /// through single-flight. No second look at the store: that would be
+    /// another round trip, and a value stored meanwhile only costs a second
+    /// computation, never a wrong value.
+    fn found(
+        &'c self,
+        found: Option<Result<Option<V>, StoreError>>,
+        key: K,
+        accept: fn(&V) -> bool,
+    ) -> Step<'c, K, V, S> {
+        let counted = match found {
+            Some(Ok(Some(value))) if accept(&value) => {
+                self.count_hit();
+                return Step::Ready(Ok(value));
+            }
+            Some(Ok(Some(_))) => {
+                self.count_expired();
+                S::COUNTS_LOOKUPS
+            }
+            Some(Ok(None)) => S::COUNTS_LOOKUPS,
+            Some(Err(error)) => {
+                self.store_failed(&error);
+                false
+            }
+            None => {
+                self.store_failed(&StoreError::new("the store panicked"));
+                false
+            }
+        };
+        if !self.count_miss(counted) {
+            return Step::Ready(Err(self.unclaimed(key)));
+        }
+        match self.flights().enter_async(&Exact(&key), || None) {
+            Ok(claim) => Step::Ready(self.answer_with(|| key, claim)),
+            Err((hash, id)) => Step::Waiting { hash, id, key },
+        }
+    }
+}
+
 impl<K, V, S> Cache<K, Expiring<V>, S>
 where
     K: Hash + Eq + Clone,
@@ -166,18 +236,31 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        match core::mem::replace(&mut this.step, Step::Done) {
-            Step::Ready(answer) => Poll::Ready(answer),
-            Step::Waiting { hash, id, key } => match this.cache.flights().poll(hash, id, cx.waker()) {
-                Poll::Ready(claim) => Poll::Ready(this.cache.answer_with(|| key, claim)),
-                Poll::Pending => {
-                    this.step = Step::Waiting { hash, id, key };
-                    Poll::Pending
+        let cache = this.cache;
+        loop {
+            match core::mem::replace(&mut this.step, Step::Done) {
+                Step::Ready(answer) => return Poll::Ready(answer),
+                Step::Waiting { hash, id, key } => {
+                    return match cache.flights().poll(hash, id, cx.waker()) {
+                        Poll::Ready(claim) => Poll::Ready(cache.answer_with(|| key, claim)),
+                        Poll::Pending => {
+                            this.step = Step::Waiting { hash, id, key };
+                            Poll::Pending
+                        }
+                    };
                 }
-            },
-            // Polled again after it was answered, which an `async fn` around
-            // it never does: there is nothing more to give.
-            Step::Done => Poll::Pending,
+                Step::Looking { mut job, key, accept } => match Pin::new(&mut job).poll(cx) {
+                    // Answered: a value, a miss, or a wait for another task.
+                    Poll::Ready(found) => this.step = cache.found(found, key, accept),
+                    Poll::Pending => {
+                        this.step = Step::Looking { job, key, accept };
+                        return Poll::Pending;
+                    }
+                },
+                // Polled again after it was answered, which an `async fn`
+                // around it never does: there is nothing more to give.
+                Step::Done => return Poll::Pending,
+            }
         }
     }
 }
@@ -187,6 +270,12 @@ where
 /// [`Cache::lookup_fresh_async`].
 #[must_use = "a lookup does nothing unless awaited"]
 pub struct PendingFresh<'c, K, V, S>(Pending<'c, K, Expiring<V>, S>);
+
+impl<'c, K, V, S> From<Pending<'c, K, Expiring<V>, S>> for PendingFresh<'c, K, V, S> {
+    fn from(pending: Pending<'c, K, Expiring<V>, S>) -> Self {
+        PendingFresh(pending)
+    }
+}
 
 impl<'c, K, V, S> Future for PendingFresh<'c, K, V, S>
 where

@@ -74,7 +74,11 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, V> + 'static,
 {
-    handle.instance(args, make).lookup_async(view)
+    let cache = handle.instance(args, make);
+    if S::BLOCKING {
+        return Err(cache.lookup_offloaded(view.to_owned_key(), |_| true));
+    }
+    cache.lookup_async(view)
 }
 
 /// [`lookup_expiring`] for an `async fn`.
@@ -92,7 +96,42 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, Expiring<V>> + 'static,
 {
-    handle.instance(args, make).lookup_fresh_async(view)
+    let cache = handle.instance(args, make);
+    if S::BLOCKING {
+        let fresh: fn(&Expiring<V>) -> bool = |entry| entry.is_fresh(clock::now());
+        return Err(crate::PendingFresh::from(cache.lookup_offloaded(view.to_owned_key(), fresh)));
+    }
+    cache.lookup_fresh_async(view)
+}
+
+/// [`finish`] for an `async fn`: a store that blocks on the network is given
+/// the value on an I/O thread.
+#[cfg(feature = "async")]
+#[inline]
+pub fn finish_async<K, V, S>(miss: Miss<'static, K, V, S>, value: V, keep: bool) -> V
+where
+    K: core::hash::Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<K, V> + 'static,
+{
+    if S::BLOCKING { miss.complete_offloaded(value, keep) } else { finish(miss, value, keep) }
+}
+
+/// [`finish_expiring`] for an `async fn`.
+#[cfg(feature = "async")]
+pub fn finish_expiring_async<K, V, S>(
+    miss: Miss<'static, K, Expiring<V>, S>,
+    value: V,
+    lifetime: Option<Duration>,
+    keep: bool,
+) -> V
+where
+    K: core::hash::Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<K, Expiring<V>> + 'static,
+{
+    let entry = Expiring::new(value, clock::now(), lifetime);
+    finish_async(miss, entry, keep && lifetime != Some(Duration::ZERO)).value
 }
 
 /// The body of a memoized `async fn`, as an async block whose output is `V`:

@@ -183,6 +183,11 @@ pub trait Store<K, V>: Send + Sync {
     /// which cost a few nanoseconds per call.
     const COUNTS_LOOKUPS: bool = false;
 
+    /// Whether the store's operations block on the network (a cache
+    /// server): then the lookups and inserts of an `async fn` run them on
+    /// memo's I/O threads, never on the executor's.
+    const BLOCKING: bool = false;
+
     /// Whether the store keeps single-flight claims in its own parts
     /// ([`__claim`](Store::__claim), [`__settle`](Store::__settle)), so that a
     /// miss claims its key under the lookup's lock. For the built-in stores;

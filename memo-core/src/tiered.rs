@@ -142,6 +142,8 @@ where
         }
     }
 
+    const BLOCKING: bool = N::BLOCKING || F::BLOCKING;
+
     fn __bind(&mut self, module: &'static str, function: &'static str) {
         self.near.__bind(module, function);
         self.far.__bind(module, function);

@@ -301,6 +301,20 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         };
     }
     if let Some(token) = &sig.asyncness {
+        // Stores that block on the network are given the value on memo's
+        // I/O threads.
+        let finish = if expiring {
+            quote! {
+                let #keeps = #keep;
+                let #lives = #lifetime;
+                ::memo::__private::finish_expiring_async(#miss, #value, #lives, #keeps)
+            }
+        } else {
+            quote! {
+                let #keeps = #keep;
+                ::memo::__private::finish_async(#miss, #value, #keeps)
+            }
+        };
         let lookup = if expiring {
             quote!(::memo::__private::lookup_expiring_async)
         } else {

@@ -357,6 +357,8 @@ where
         0
     }
 
+    const BLOCKING: bool = true;
+
     fn __bind(&mut self, module: &'static str, function: &'static str) {
         self.namespace = Some(self.make_namespace(module, function));
     }
