@@ -262,3 +262,39 @@ fn eight_threads_of_random_calls_get_the_plain_results_and_exact_counts() {
         assert_eq!(calls, 8 * CALLS);
     });
 }
+
+#[memoize(maxsize = 256)]
+fn churned(x: u64) -> u64 {
+    x.wrapping_mul(3) ^ 0x5A5A
+}
+
+/// Hits read the stores without their locks while other threads insert and
+/// evict in the same parts: every value read must still be the right one.
+#[test]
+fn lock_free_hits_beside_inserts_and_evictions_see_only_right_values() {
+    watchdog("lock-free hits beside evictions", || {
+        let threads: Vec<_> = (0..4_u64)
+            .map(|t| {
+                thread::spawn(move || {
+                    let mut x = 0x9E37_79B9_7F4A_7C15_u64 ^ t;
+                    for i in 0..200_000_u64 {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        // Half the calls on 64 hot keys (hits), half on 4,000
+                        // (misses that evict).
+                        let key = if i % 2 == 0 { x % 64 } else { 64 + x % 4_000 };
+                        assert_eq!(churned(key), key.wrapping_mul(3) ^ 0x5A5A);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let info = churned_cache().info();
+        assert_eq!(info.hits + info.misses, 800_000);
+        assert!(info.currsize <= 256);
+        assert!(info.hits > 0 && info.evictions > 0, "{info}");
+    });
+}

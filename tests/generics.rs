@@ -51,7 +51,7 @@ fn typed_instantiations_are_cached_apart() {
 }
 
 #[memoize(maxsize = 8)]
-fn describe<T: Debug + Hash + Eq + Clone + Send + 'static>(x: T) -> String {
+fn describe<T: Debug + Hash + Eq + Clone + Send + Sync + 'static>(x: T) -> String {
     format!("{x:?}")
 }
 

@@ -15,7 +15,7 @@ fn plain(n: u64) -> u64 {
 }
 
 #[memoize(maxsize = 64, typed)]
-fn generic<T: std::fmt::Display + std::hash::Hash + Eq + Clone + Send + 'static>(x: T) -> Arc<str> {
+fn generic<T: std::fmt::Display + std::hash::Hash + Eq + Clone + Send + Sync + 'static>(x: T) -> Arc<str> {
     Arc::from(x.to_string())
 }
 

@@ -25,7 +25,9 @@ mod shadowed {
     }
 
     #[memoize(maxsize = 8, typed)]
-    pub fn first<T: Clone + ::core::hash::Hash + Eq + Send + 'static>(xs: &[T]) -> ::core::option::Option<T> {
+    pub fn first<T: Clone + ::core::hash::Hash + Eq + Send + Sync + 'static>(
+        xs: &[T],
+    ) -> ::core::option::Option<T> {
         xs.first().cloned()
     }
 

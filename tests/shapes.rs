@@ -218,7 +218,7 @@ fn argument_names_the_expansion_might_use_still_work() {
 /// A default method of a trait: the receiver is part of the key, so each
 /// implementor (and each value) has its own entries; the handle is a provided
 /// function of the trait, covering every implementor.
-trait Describe: Clone + Eq + std::hash::Hash + Send + 'static {
+trait Describe: Clone + Eq + std::hash::Hash + Send + Sync + 'static {
     fn name(&self) -> String;
 
     #[memoize]

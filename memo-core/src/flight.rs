@@ -12,10 +12,11 @@
 //! other keys never touch the entry, and no lock is held while a body runs.
 
 use core::hash::Hash;
+use core::ops::DerefMut;
 use core::task::Waker;
 
 use foldhash::fast::RandomState;
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex};
 
 use crate::key::{KeyView, hash_view};
 use crate::shards::{DEFAULT_SHARDS, Padded};
@@ -226,16 +227,19 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
 /// Sleeps on `settled` until entry `id` of the table that `table` finds in
 /// the locked part is settled; returns the value or the computation to take
 /// over (or [`Probe::Absent`], which cannot happen).
-pub(crate) fn wait<P, K: Hash + Eq + Clone, V: Clone>(
-    guard: &mut MutexGuard<'_, P>,
-    settled: &Condvar,
+pub(crate) fn wait<G, P, K: Hash + Eq + Clone, V: Clone>(
+    guard: &mut G,
+    sleep: &mut impl FnMut(&mut G),
     table: impl Fn(&mut P) -> &mut Table<K, V>,
     hash: u64,
     id: u64,
     me: ThreadId,
-) -> Probe<K, V> {
+) -> Probe<K, V>
+where
+    G: DerefMut<Target = P>,
+{
     loop {
-        settled.wait(guard);
+        sleep(guard);
         if let Some(probe) = table(guard).woken(hash, id, me) {
             return probe;
         }
@@ -246,15 +250,16 @@ pub(crate) fn wait<P, K: Hash + Eq + Clone, V: Clone>(
 /// computes the key, or, unless `recheck` finds the value stored after all,
 /// claims it for this thread. `table` finds the part's claims. `Err` is a
 /// same-thread re-entry: the caller releases the lock and calls [`reentry`].
-pub(crate) fn claim_in<P, K, V, Q>(
-    part: &mut MutexGuard<'_, P>,
-    settled: &Condvar,
+pub(crate) fn claim_in<G, P, K, V, Q>(
+    part: &mut G,
+    mut sleep: impl FnMut(&mut G),
     table: impl Fn(&mut P) -> &mut Table<K, V>,
     hash: u64,
     key: &Q,
     recheck: impl FnOnce() -> Option<V>,
 ) -> Result<Claim<K, V>, Reentry>
 where
+    G: DerefMut<Target = P>,
     K: Hash + Eq + Clone,
     V: Clone,
     Q: KeyView<Owned = K> + ?Sized,
@@ -262,7 +267,7 @@ where
     let me = current_thread();
     let mut probe = table(part).probe(hash, |k| key.matches(k), me);
     if let Probe::Wait(id) = probe {
-        probe = wait(part, settled, &table, hash, id, me);
+        probe = wait(part, &mut sleep, &table, hash, id, me);
     }
     match probe {
         Probe::Reentry => Err(Reentry),
@@ -372,7 +377,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         let hash = hash_view(&self.state, view);
         let part = self.part(hash);
         let mut table = part.table.lock();
-        let claim = claim_in(&mut table, &part.settled, |t| t, hash, view, recheck);
+        let claim = claim_in(&mut table, |t| part.settled.wait(t), |t| t, hash, view, recheck);
         drop(table);
         claim.unwrap_or_else(|Reentry| reentry(name))
     }

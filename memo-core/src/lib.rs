@@ -7,7 +7,9 @@
 //! - [`KeyView`]: borrowed keys, so that a hit neither clones nor allocates;
 //! - [`CacheHandle`] and [`CacheInfo`]: what `fib_cache()` returns and reports.
 
-// One `unsafe` block, a downcast by a stored `TypeId` (handle.rs); none else.
+// Two `unsafe` blocks: a downcast by a stored `TypeId` (handle.rs), and the
+// lock-free read of a store's part (shards.rs, under the protocol of
+// readers.rs, model-checked with loom); none else.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -24,6 +26,7 @@ mod lru;
 mod offload;
 #[cfg(feature = "async")]
 mod pending;
+mod readers;
 #[cfg(feature = "remote")]
 pub mod remote;
 mod shards;

@@ -292,6 +292,14 @@ checks! {
     )]
     Shareable: Send, ?Sized;
 
+    /// Key and value types that threads read at once, without a lock.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be cached: it is not `Sync`, and every thread may read the cached copy at once",
+        label = "the cache keeps this, and threads read it without a lock",
+        note = "use a `Sync` type (a `Mutex` or an atomic instead of `Cell` or `RefCell`), or give each thread its own cache with `#[memoize(scope = thread)]`"
+    )]
+    Readable: Sync, ?Sized;
+
     /// A returned value, cloned out of the cache on every hit.
     #[diagnostic::on_unimplemented(
         message = "the return type `{Self}` cannot be cached: it is not `Clone`",
@@ -302,13 +310,13 @@ checks! {
 }
 
 /// Checks an argument taken by value.
-pub const fn by_value_arg<T: KeyHash + KeyEq + KeyClone + Shareable>() {}
+pub const fn by_value_arg<T: KeyHash + KeyEq + KeyClone + Shareable + Readable>() {}
 
 /// Checks an argument taken by reference.
-pub const fn by_ref_arg<T: ?Sized + KeyHash + KeyEq + KeyToOwned + Shareable>() {}
+pub const fn by_ref_arg<T: ?Sized + KeyHash + KeyEq + KeyToOwned + Shareable + Readable>() {}
 
 /// Checks the return type.
-pub const fn value<T: ValueClone + Shareable>() {}
+pub const fn value<T: ValueClone + Shareable + Readable>() {}
 
 /// Checks an argument taken by value, for a thread's own cache.
 pub const fn local_by_value_arg<T: KeyHash + KeyEq + KeyClone>() {}

@@ -7,9 +7,13 @@
 //! each part sits on cache lines of its own.
 
 use core::hash::BuildHasher;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use foldhash::fast::RandomState;
 use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::readers::{self, REGISTRY, Registry, SLOTS};
 
 /// The parts of a store that is not bounded by count, and the most parts of a
 /// bounded one. Measured on two cores with random hits on warm keys: with 32
@@ -19,6 +23,11 @@ pub(crate) const DEFAULT_SHARDS: usize = 128;
 
 /// Bounded stores smaller than this are one part: an exact LRU.
 pub(crate) const EXACT_BELOW: usize = 128;
+
+/// What marks part `slot` in a reader's slot: its address.
+fn marker<T>(slot: &Slot<T>) -> usize {
+    core::ptr::from_ref(slot).addr()
+}
 
 /// A value padded to its own cache lines (two, as adjacent-line prefetch pairs
 /// them on x86), so that parts never share one.
@@ -30,13 +39,49 @@ pub(crate) struct Padded<T>(pub T);
 pub(crate) struct Shards<T> {
     parts: Box<[Padded<Slot<T>>]>,
     state: RandomState,
+    /// Hits of lock-free reads, one counter per reader slot (each written by
+    /// one thread only, on a line of its own).
+    hits: Box<[Line]>,
 }
 
-/// One part: its lock, and where threads waiting for a computation of one of
-/// its keys sleep.
+/// A counter on a cache line of its own.
+#[repr(align(64))]
+struct Line(AtomicU64);
+
+/// One part: its lock, whether a writer is in it (for lock-free readers, see
+/// `readers`), and where threads waiting for a computation of one of its keys
+/// sleep.
 struct Slot<T> {
     lock: Mutex<T>,
+    writing: AtomicBool,
     settled: Condvar,
+}
+
+/// A locked part, with lock-free readers kept out until it is dropped.
+pub(crate) struct WriteGuard<'a, T> {
+    guard: MutexGuard<'a, T>,
+    writing: &'a AtomicBool,
+}
+
+impl<T> Deref for WriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for WriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T> Drop for WriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // Readers come back in before the lock goes: they read, writers wait.
+        Registry::admit(self.writing);
+    }
 }
 
 impl<T> Shards<T> {
@@ -46,9 +91,16 @@ impl<T> Shards<T> {
         let count = count.max(1).next_power_of_two();
         Shards {
             parts: (0..count)
-                .map(|_| Padded(Slot { lock: Mutex::new(make()), settled: Condvar::new() }))
+                .map(|_| {
+                    Padded(Slot {
+                        lock: Mutex::new(make()),
+                        writing: AtomicBool::new(false),
+                        settled: Condvar::new(),
+                    })
+                })
                 .collect(),
             state: RandomState::default(),
+            hits: (0..SLOTS).map(|_| Line(AtomicU64::new(0))).collect(),
         }
     }
 
@@ -76,14 +128,66 @@ impl<T> Shards<T> {
         (hash >> 32) as usize & (self.parts.len() - 1)
     }
 
+    /// Locks part `index` for a change: lock-free readers are kept out, and
+    /// those in it are waited for.
     #[inline]
-    pub(crate) fn lock(&self, index: usize) -> MutexGuard<'_, T> {
-        self.parts[index].0.lock.lock()
+    pub(crate) fn lock(&self, index: usize) -> WriteGuard<'_, T> {
+        let slot = &self.parts[index].0;
+        let guard = slot.lock.lock();
+        REGISTRY.exclude(marker(slot), &slot.writing);
+        WriteGuard { guard, writing: &slot.writing }
     }
 
-    /// Where threads waiting on part `index` sleep.
+    /// Sleeps until a computation in part `index` is settled: the lock is
+    /// released, and readers let in, meanwhile.
+    pub(crate) fn wait(&self, index: usize, guard: &mut WriteGuard<'_, T>) {
+        let slot = &self.parts[index].0;
+        Registry::admit(&slot.writing);
+        slot.settled.wait(&mut guard.guard);
+        REGISTRY.exclude(marker(slot), &slot.writing);
+    }
+
+    /// Wakes the threads that sleep on part `index`.
     pub(crate) fn settled(&self, index: usize) -> &Condvar {
         &self.parts[index].0.settled
+    }
+
+    /// Runs `read` on part `index` without its lock, and with no write to
+    /// memory that another thread reads; counts a hit if `read` says it is
+    /// one. `None` when a writer is in the part (or this thread cannot read
+    /// so): the caller takes the lock instead.
+    #[inline]
+    #[allow(unsafe_code, reason = "a read that the readers' protocol keeps apart from every write")]
+    pub(crate) fn read<R>(&self, index: usize, read: impl FnOnce(&T) -> Option<R>) -> Option<R>
+    where
+        T: Sync,
+    {
+        let me = readers::mine()?;
+        let slot = &self.parts[index].0;
+        let found = REGISTRY.read(me, marker(slot), &slot.writing, || {
+            // SAFETY: every `&mut T` comes from a `WriteGuard`, made only
+            // after `exclude` has seen no reader in this part and set
+            // `writing`, and dropped only after it cleared `writing` again;
+            // `read` runs only while this thread's slot names this part and
+            // `writing` was clear after that: the protocol of `readers` makes
+            // the two never overlap. `T: Sync`, so sharing `&T` between
+            // readers is sound.
+            read(unsafe { &*slot.lock.data_ptr() })
+        })??;
+        // Only this thread writes this counter: no atomic read-modify-write.
+        let hits = &self.hits[me].0;
+        hits.store(hits.load(Relaxed) + 1, Relaxed);
+        Some(found)
+    }
+
+    /// The hits of lock-free reads.
+    pub(crate) fn read_hits(&self) -> u64 {
+        self.hits.iter().map(|line| line.0.load(Relaxed)).sum()
+    }
+
+    /// Sets the hits of lock-free reads back to zero.
+    pub(crate) fn reset_read_hits(&self) {
+        self.hits.iter().for_each(|line| line.0.store(0, Relaxed));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -92,8 +196,8 @@ impl<T> Shards<T> {
 
     /// Every part in turn, each locked only while `f` looks at it.
     pub(crate) fn each(&self, mut f: impl FnMut(&mut T)) {
-        for part in &*self.parts {
-            f(&mut part.0.lock.lock());
+        for index in 0..self.parts.len() {
+            f(&mut self.lock(index));
         }
     }
 }

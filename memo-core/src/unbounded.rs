@@ -3,9 +3,9 @@
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
+use crate::shards::WriteGuard;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
-use parking_lot::MutexGuard;
 
 use crate::expiry::Found;
 use crate::flight::{self, Table, Ticket};
@@ -91,8 +91,8 @@ impl<K, V> fmt::Debug for Unbounded<K, V> {
 
 impl<K, V> Unbounded<K, V>
 where
-    K: Hash + Eq + Clone + Send,
-    V: Clone + Send,
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
 {
     /// The miss of [`Store::__claim`], under the part's lock: drops a stale
     /// entry, then waits for the thread computing the key or claims it.
@@ -100,7 +100,7 @@ where
     #[inline(never)]
     fn claim_miss<Q>(
         &self,
-        mut part: MutexGuard<'_, Part<K, V>>,
+        mut part: WriteGuard<'_, Part<K, V>>,
         index: usize,
         hash: u64,
         key: &Q,
@@ -120,18 +120,43 @@ where
                 }
             }
         }
-        let claim =
-            flight::claim_in(&mut part, self.shards.settled(index), |p| &mut p.flights, hash, key, || None);
+        let claim = flight::claim_in(
+            &mut part,
+            |g| self.shards.wait(index, g),
+            |p| &mut p.flights,
+            hash,
+            key,
+            || None,
+        );
         drop(part);
         drop(stale);
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
 }
 
+impl<K, V> Unbounded<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
+{
+    /// A hit found without the part's lock (see `readers`), if there is one:
+    /// a stored value that `want` accepts.
+    #[inline]
+    fn read_hit<Q>(&self, index: usize, hash: u64, key: &Q, want: Want<'_, V>) -> Option<V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        self.shards.read(index, |part| {
+            let (_, value) = part.table.find(hash, |(k, _)| key.matches(k))?;
+            want.accepts(value).then(|| value.clone())
+        })
+    }
+}
+
 impl<K, V> Store<K, V> for Unbounded<K, V>
 where
-    K: Hash + Eq + Clone + Send,
-    V: Clone + Send,
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
 {
     #[inline]
     fn get<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
@@ -139,7 +164,11 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let mut part = self.shards.lock(self.shards.index(hash));
+        let index = self.shards.index(hash);
+        if let Some(value) = self.read_hit(index, hash, key, Want::Any) {
+            return Ok(Some(value));
+        }
+        let mut part = self.shards.lock(index);
         let found = part.table.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone());
         if found.is_some() {
             part.hits += 1;
@@ -211,6 +240,7 @@ where
             part.misses = 0;
             part.expirations = 0;
         });
+        self.shards.reset_read_hits();
         drop(old);
         Ok(())
     }
@@ -232,6 +262,9 @@ where
     {
         let hash = hash_view(self.shards.hasher(), key);
         let index = self.shards.index(hash);
+        if let Some(value) = self.read_hit(index, hash, key, want) {
+            return Claim::Hit(value);
+        }
         let mut part = self.shards.lock(index);
         if let Some((_, value)) = part.table.find(hash, |(k, _)| key.matches(k)) {
             if want.accepts(value) {
@@ -268,6 +301,7 @@ where
             info.expirations += part.expirations;
             info.currsize += part.table.len();
         });
+        info.hits += self.shards.read_hits();
         info
     }
 }

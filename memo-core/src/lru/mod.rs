@@ -30,7 +30,7 @@ use core::hash::{BuildHasher, Hash};
 use core::num::NonZeroUsize;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use parking_lot::MutexGuard;
+use crate::shards::WriteGuard;
 
 mod part;
 
@@ -122,13 +122,34 @@ impl<K, V> fmt::Debug for Lru<K, V> {
 type Displaced<K, V> = (Option<V>, Option<(K, V)>, Option<Node<K, V>>);
 
 /// A part, locked.
-type PartGuard<'a, K, V> = MutexGuard<'a, Part<K, V>>;
+type PartGuard<'a, K, V> = WriteGuard<'a, Part<K, V>>;
 
 impl<K, V> Lru<K, V>
 where
-    K: Hash + Eq + Clone + Send,
-    V: Clone + Send,
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
 {
+    /// A hit found without the part's lock (see `readers`), if there is one:
+    /// a stored value that `want` accepts, marked as used. Not in an exact
+    /// LRU, where a hit moves its entry to the front of the list.
+    #[inline]
+    fn read_hit<Q>(&self, index: usize, hash: u64, key: &Q, want: Want<'_, V>) -> Option<V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        if self.exact {
+            return None;
+        }
+        self.shards.read(index, |part| {
+            let node = &part.nodes[part.find(hash, |k| key.matches(k))? as usize];
+            if !want.accepts(&node.value) {
+                return None;
+            }
+            node.mark_used();
+            Some(node.value.clone())
+        })
+    }
+
     /// Stores `value` for `key` (whose hash is `hash`), evicting if full.
     /// Returns the key's part, still locked, unless the value could not be kept
     /// (every slot held by inserts under way), and what was displaced.
@@ -193,7 +214,7 @@ where
     #[inline(never)]
     fn claim_miss<Q>(
         &self,
-        mut part: MutexGuard<'_, Part<K, V>>,
+        mut part: WriteGuard<'_, Part<K, V>>,
         index: usize,
         hash: u64,
         key: &Q,
@@ -215,8 +236,14 @@ where
                 }
             }
         }
-        let claim =
-            flight::claim_in(&mut part, self.shards.settled(index), |p| &mut p.flights, hash, key, || None);
+        let claim = flight::claim_in(
+            &mut part,
+            |g| self.shards.wait(index, g),
+            |p| &mut p.flights,
+            hash,
+            key,
+            || None,
+        );
         drop(part);
         drop(stale);
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
@@ -225,8 +252,8 @@ where
 
 impl<K, V> Store<K, V> for Lru<K, V>
 where
-    K: Hash + Eq + Clone + Send,
-    V: Clone + Send,
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
 {
     #[inline]
     fn get<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
@@ -234,7 +261,11 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let mut part = self.shards.lock(self.shards.index(hash));
+        let index = self.shards.index(hash);
+        if let Some(value) = self.read_hit(index, hash, key, Want::Any) {
+            return Ok(Some(value));
+        }
+        let mut part = self.shards.lock(index);
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
             part.misses += 1;
             return Ok(None);
@@ -321,6 +352,7 @@ where
             self.len.fetch_sub(nodes.len(), Ordering::AcqRel);
             old.push(nodes);
         });
+        self.shards.reset_read_hits();
         drop(old);
         Ok(())
     }
@@ -344,6 +376,9 @@ where
     {
         let hash = hash_view(self.shards.hasher(), key);
         let index = self.shards.index(hash);
+        if let Some(value) = self.read_hit(index, hash, key, want) {
+            return Claim::Hit(value);
+        }
         let mut part = self.shards.lock(index);
         if let Some(i) = part.find(hash, |k| key.matches(k)) {
             if want.accepts(&part.nodes[i as usize].value) {
@@ -381,6 +416,7 @@ where
             info.expirations += part.expirations;
         });
         info.currsize = self.len();
+        info.hits += self.shards.read_hits();
         info
     }
 }

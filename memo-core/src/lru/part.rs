@@ -3,6 +3,7 @@
 //! `HashTable` of indices. No allocation per entry.
 
 use core::hash::{BuildHasher, Hash};
+use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -21,8 +22,20 @@ pub(crate) struct Node<K, V> {
     pub(crate) value: V,
     pub(crate) prev: u32,
     pub(crate) next: u32,
-    /// Used since it was inserted or last given a second chance (split stores).
-    pub(crate) used: bool,
+    /// Used since it was inserted or last given a second chance (split
+    /// stores). Atomic: lock-free readers mark it (see `readers`).
+    pub(crate) used: AtomicBool,
+}
+
+impl<K, V> Node<K, V> {
+    /// Marks the node as used, by a reader that shares it: writes only if it
+    /// is not marked yet, so that hits on a hot entry write nothing.
+    #[inline]
+    pub(crate) fn mark_used(&self) {
+        if !self.used.load(Relaxed) {
+            self.used.store(true, Relaxed);
+        }
+    }
 }
 
 /// One part: an exact LRU list over its own entries.
@@ -112,8 +125,8 @@ impl<K, V> Part<K, V> {
     pub(crate) fn used(&mut self, i: u32, exact: bool) {
         if exact {
             self.touch(i);
-        } else if !self.nodes[i as usize].used {
-            self.nodes[i as usize].used = true;
+        } else {
+            self.nodes[i as usize].mark_used();
         }
     }
 
@@ -123,10 +136,10 @@ impl<K, V> Part<K, V> {
     pub(crate) fn victim(&mut self, exact: bool) -> u32 {
         loop {
             let t = self.tail;
-            if exact || !self.nodes[t as usize].used {
+            if exact || !*self.nodes[t as usize].used.get_mut() {
                 return t;
             }
-            self.nodes[t as usize].used = false;
+            *self.nodes[t as usize].used.get_mut() = false;
             self.touch(t);
         }
     }
@@ -154,7 +167,7 @@ impl<K: Hash + Eq, V> Part<K, V> {
     /// Adds an entry as the most recently used.
     pub(crate) fn push(&mut self, state: &RandomState, hash: u64, key: K, value: V) {
         let i = idx(self.nodes.len());
-        self.nodes.push(Node { key, value, prev: NIL, next: NIL, used: false });
+        self.nodes.push(Node { key, value, prev: NIL, next: NIL, used: AtomicBool::new(false) });
         self.push_front(i);
         self.index(state, hash, i);
     }
@@ -174,7 +187,7 @@ impl<K: Hash + Eq, V> Part<K, V> {
         self.unindex(old_hash, t);
         let node = &mut self.nodes[t as usize];
         let old = (core::mem::replace(&mut node.key, key), core::mem::replace(&mut node.value, value));
-        node.used = false;
+        *node.used.get_mut() = false;
         self.touch(t);
         self.index(state, hash, t);
         old

@@ -1,0 +1,92 @@
+//! The readers' protocol itself, apart from where its atomics come from, so
+//! that `tests/loom.rs` model-checks this very file with loom's atomics. See
+//! the parent module for the protocol and why it is sound.
+
+use super::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use super::atomic::{AtomicBool, AtomicUsize, fence};
+
+/// Threads that can read without locks at once.
+pub(crate) const SLOTS: usize = 64;
+
+/// A thread's slot: the part it is reading (its address), or 0.
+#[repr(align(128))]
+pub(crate) struct Slot {
+    pub(crate) reading: AtomicUsize,
+}
+
+/// Every slot, and which are taken.
+pub(crate) struct Registry {
+    pub(crate) slots: [Slot; SLOTS],
+    pub(crate) taken: [AtomicBool; SLOTS],
+    /// One more than the highest slot ever taken: writers look no further.
+    pub(crate) high: AtomicUsize,
+}
+
+impl Registry {
+    /// Takes a free slot.
+    pub(crate) fn take(&self) -> Option<usize> {
+        let index =
+            (0..SLOTS).find(|&i| self.taken[i].compare_exchange(false, true, AcqRel, Relaxed).is_ok())?;
+        // Before this thread's first read, and so before its fence: a writer
+        // whose fence comes later sees it; one whose fence comes earlier is
+        // seen by the read.
+        self.high.fetch_max(index + 1, Relaxed);
+        Some(index)
+    }
+
+    /// Gives slot `index` back (its thread is exiting, not reading).
+    pub(crate) fn give_back(&self, index: usize) {
+        self.taken[index].store(false, Release);
+    }
+
+    /// Runs `read` as a reader of the part `marker` (its address, not 0)
+    /// guarded by `writing`, on slot `index`; `None` if a writer is in it, or
+    /// this thread is reading already.
+    #[inline]
+    pub(crate) fn read<R>(
+        &self,
+        index: usize,
+        marker: usize,
+        writing: &AtomicBool,
+        read: impl FnOnce() -> R,
+    ) -> Option<R> {
+        let slot = &self.slots[index].reading;
+        if slot.load(Relaxed) != 0 {
+            return None;
+        }
+        slot.store(marker, Relaxed);
+        // Cleared however `read` ends, a panic in the user's `Clone` included.
+        let _clear = Clear(slot);
+        fence(SeqCst);
+        if writing.load(Acquire) {
+            return None;
+        }
+        Some(read())
+    }
+
+    /// Called by a writer that holds the part's lock: marks the part as
+    /// being written and waits until no reader is in it.
+    pub(crate) fn exclude(&self, marker: usize, writing: &AtomicBool) {
+        writing.store(true, Relaxed);
+        fence(SeqCst);
+        let high = self.high.load(Relaxed);
+        for slot in &self.slots[..high] {
+            while slot.reading.load(Acquire) == marker {
+                super::spin();
+            }
+        }
+    }
+
+    /// Called by the writer before it unlocks.
+    pub(crate) fn admit(writing: &AtomicBool) {
+        writing.store(false, Release);
+    }
+}
+
+struct Clear<'a>(&'a AtomicUsize);
+
+impl Drop for Clear<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Release);
+    }
+}
