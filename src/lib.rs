@@ -75,7 +75,8 @@
 //!   stored as `String`, `&[T]` as `Vec<T>`), patterns, several arguments or
 //!   none. Argument types must be `Hash + Eq`, owned ones `Clone`, and the
 //!   return type `Clone`: a hit returns a clone, so return an `Arc<T>` for
-//!   large values.
+//!   large values. Both must be `Send + Sync`: threads share the cache and
+//!   read it without locks (`scope = thread` asks neither).
 //! - A hit neither clones an argument nor allocates; only a miss builds the
 //!   owned key.
 //! - Each function has its own cache, shared by all threads. No lock is held

@@ -156,3 +156,19 @@ fn keys_fit_memcached() {
     }
     assert_eq!(Memcached::<u8, u8>::new(Vec::<String>::new()).get(&memo::Exact(&1)).ok(), None);
 }
+
+#[test]
+fn a_garbage_value_is_a_miss_and_is_replaced() {
+    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
+    let store = store::<u64, String>("garbage");
+    let (key, addr) = (store.key_of(&7).unwrap(), store.server_of(&7).unwrap());
+    let garbage = b"\xff\x00 not memo";
+    let mut request = format!("set {key} 0 0 {}\r\n", garbage.len()).into_bytes();
+    request.extend_from_slice(garbage);
+    request.extend_from_slice(b"\r\n");
+    assert_eq!(raw(&addr, &request), b"STORED\r\n");
+    let cache = Cache::new(store);
+    assert_eq!(cache.get_or_insert_with(&7, || String::from("seven")), "seven");
+    assert_eq!(cache.info().store_errors, 1);
+    assert_eq!(cache.get_or_insert_with(&7, || unreachable!()), "seven");
+}
