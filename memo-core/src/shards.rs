@@ -156,7 +156,7 @@ impl<T> Shards<T> {
     /// memory that another thread reads; counts a hit if `read` says it is
     /// one. `None` when a writer is in the part (or this thread cannot read
     /// so): the caller takes the lock instead.
-    #[inline]
+    #[inline(always)]
     #[allow(unsafe_code, reason = "a read that the readers' protocol keeps apart from every write")]
     pub(crate) fn read<R>(&self, index: usize, read: impl FnOnce(&T) -> Option<R>) -> Option<R>
     where

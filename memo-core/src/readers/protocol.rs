@@ -42,7 +42,7 @@ impl Registry {
     /// Runs `read` as a reader of the part `marker` (its address, not 0)
     /// guarded by `writing`, on slot `index`; `None` if a writer is in it, or
     /// this thread is reading already.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read<R>(
         &self,
         index: usize,
