@@ -1,10 +1,11 @@
-//! [`Shards`]: a store split into independently locked parts, so that threads
-//! on different keys do not queue behind one lock.
+//! [`Shards`]: a store split into independently locked parts, read without
+//! their locks.
 //!
-//! A single `Mutex` stops scaling at one core: every hit writes its lock word,
-//! and two cores hitting one lock pass its cache line back and forth. With the
-//! keys spread over many parts by hash, two threads meet on one lock rarely;
-//! each part sits on cache lines of its own.
+//! Writers (misses, inserts, evictions) lock one part, so that threads writing
+//! different keys rarely queue behind one lock; each part sits on cache lines
+//! of its own. Hits take no lock at all ([`Shards::read`], under the protocol
+//! of `readers`): a lock written by every hit would move its cache line from
+//! core to core and stop the cache from scaling.
 
 use core::hash::BuildHasher;
 use core::ops::{Deref, DerefMut};
@@ -16,9 +17,9 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 use crate::readers::{self, REGISTRY, Registry, SLOTS};
 
 /// The parts of a store that is not bounded by count, and the most parts of a
-/// bounded one. Measured on two cores with random hits on warm keys: with 32
-/// parts two threads got 1.5 times the hits of one, with 128 parts 1.7-1.8
-/// times, as two threads meet on one lock four times less often.
+/// bounded one: enough that threads missing at once rarely meet on a lock
+/// (with locked hits, 32 parts gave two threads 1.5 times the hits of one and
+/// 128 parts 1.7-1.8 times; hits no longer lock).
 pub(crate) const DEFAULT_SHARDS: usize = 128;
 
 /// Bounded stores smaller than this are one part: an exact LRU.
