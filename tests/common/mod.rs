@@ -24,7 +24,12 @@ pub fn server_env(var: &str) -> Option<String> {
         std::env::var_os("MEMO_TEST_REQUIRE_SERVERS").is_none(),
         "{var} is not set, but MEMO_TEST_REQUIRE_SERVERS says the cache servers are required"
     );
-    eprintln!("skipped: {var} is not set, so there is no server to test against; `bash .ci/run` starts them");
+    // Straight to stderr, past the test harness's capture, so that a run
+    // without servers shows what it did not test.
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {var} is not set, so there is no server to test against; `bash .ci/run` starts them"
+    );
     None
 }
 
