@@ -3,8 +3,9 @@
 //! averaged over 1,000 levels of a cold cache, for the shared and the
 //! per-thread cache, and for the peers `cached` and `memoize`. The deeper a
 //! memoized recursion can go on a given stack depends on it: the last column
-//! is about how deep a recursion gets on a 2 MiB thread stack (Rust's
-//! default for spawned threads).
+//! is the deepest `n` whose `f(n)` completes from a cold cache on a 2 MiB
+//! thread stack (Rust's default for spawned threads), found by running each
+//! try in a child process (a stack overflow aborts the process that has it).
 //!
 //! `cargo run --release --example stack`
 
@@ -64,18 +65,49 @@ fn per_level(f: fn(u64) -> u64) -> usize {
     (TOP.load(Relaxed) - BOTTOM.load(Relaxed)) / 1000
 }
 
+type Recursive = fn(u64) -> u64;
+
+const ROWS: [(&str, Recursive); 5] = [
+    ("plain recursion", plain),
+    ("#[memoize]", shared),
+    ("#[memoize(scope = thread)]", per_thread),
+    ("cached", cached_fn),
+    ("memoize", memoize_fn),
+];
+
+/// Whether row `row`'s `f(n)` completes on a fresh 2 MiB thread, tried in a
+/// child process.
+fn completes(row: usize, n: u64) -> bool {
+    let exe = std::env::current_exe().expect("the example's own path");
+    std::process::Command::new(exe)
+        .args(["--try", &row.to_string(), &n.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The deepest `n` that completes, by bisection.
+fn deepest(row: usize) -> u64 {
+    let (mut good, mut bad) = (0, 1_u64 << 20);
+    while bad - good > 64 {
+        let mid = good + (bad - good) / 2;
+        if completes(row, mid) { good = mid } else { bad = mid }
+    }
+    good
+}
+
 fn main() {
-    println!("stack bytes per recursion level (cold cache), and levels on a 2 MiB stack:");
-    type Recursive = fn(u64) -> u64;
-    let rows: [(&str, Recursive); 5] = [
-        ("plain recursion", plain),
-        ("#[memoize]", shared),
-        ("#[memoize(scope = thread)]", per_thread),
-        ("cached", cached_fn),
-        ("memoize", memoize_fn),
-    ];
-    for (name, f) in rows {
-        let bytes = per_level(f);
-        println!("  {name:<28} {bytes:5}  ~{:>7}", (2 << 20) / bytes.max(1));
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, row, n] = args.as_slice() {
+        if flag == "--try" {
+            let (row, n): (usize, u64) = (row.parse().unwrap(), n.parse().unwrap());
+            let f = ROWS[row].1;
+            let run = std::thread::Builder::new().stack_size(2 << 20).spawn(move || black_box(f(n)));
+            std::process::exit(i32::from(run.unwrap().join().is_err()));
+        }
+    }
+    println!("stack bytes per recursion level (cold cache), and the deepest n on a 2 MiB stack:");
+    for (row, (name, f)) in ROWS.into_iter().enumerate() {
+        println!("  {name:<28} {:5}  {:>7}", per_level(f), deepest(row));
     }
 }
