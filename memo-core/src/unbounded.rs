@@ -40,7 +40,8 @@ struct Part<K, V> {
     table: HashTable<(K, V)>,
     /// The keys of this part being computed (single-flight).
     flights: Table<K, V>,
-    /// Counted under the lock that a lookup takes anyway: exact, and free.
+    /// Counted under the part's lock by lookups that take it; lock-free hits
+    /// are counted per thread (see `Shards::read`).
     hits: u64,
     misses: u64,
     expirations: u64,

@@ -14,8 +14,8 @@
 //! threads got 1.06 times the hits of one.)
 //!
 //! A larger store is split by hash into parts with a lock each (see
-//! [`Shards`]), so that hits on different keys do not queue behind one lock.
-//! There a hit only marks its entry as used (and writes nothing at all if it
+//! [`Shards`]), which only writers take: hits read without a lock. There a
+//! hit only marks its entry as used (and writes nothing at all if it
 //! is marked already, so that threads hitting the same entries do not pass
 //! cache lines back and forth), and eviction gives marked entries a second
 //! chance: the victim is the least recently inserted or rescued entry that has

@@ -46,7 +46,8 @@ pub(crate) struct Part<K, V> {
     pub(crate) head: u32,
     /// Least recently used: the next to go.
     pub(crate) tail: u32,
-    /// Counted under the lock that a lookup takes anyway: exact, and free.
+    /// Counted under the part's lock by lookups that take it; lock-free hits
+    /// are counted per thread (see `Shards::read`).
     pub(crate) hits: u64,
     pub(crate) misses: u64,
     pub(crate) evictions: u64,
