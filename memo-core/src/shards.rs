@@ -43,6 +43,10 @@ pub(crate) struct Shards<T> {
     /// Hits of lock-free reads, one counter per reader slot (each written by
     /// one thread only, on a line of its own).
     hits: Box<[Line]>,
+    /// Whether the parts are read without their locks. A store whose hits
+    /// change the part (an exact LRU) says no, and its writers then have no
+    /// readers to keep out.
+    lock_free: bool,
 }
 
 /// A counter on a cache line of its own.
@@ -61,7 +65,8 @@ struct Slot<T> {
 /// A locked part, with lock-free readers kept out until it is dropped.
 pub(crate) struct WriteGuard<'a, T> {
     guard: MutexGuard<'a, T>,
-    writing: &'a AtomicBool,
+    /// The part's flag, if it has lock-free readers to let back in.
+    writing: Option<&'a AtomicBool>,
 }
 
 impl<T> Deref for WriteGuard<'_, T> {
@@ -81,13 +86,16 @@ impl<T> DerefMut for WriteGuard<'_, T> {
 impl<T> Drop for WriteGuard<'_, T> {
     fn drop(&mut self) {
         // Readers come back in before the lock goes: they read, writers wait.
-        Registry::admit(self.writing);
+        if let Some(writing) = self.writing {
+            Registry::admit(writing);
+        }
     }
 }
 
 impl<T> Shards<T> {
-    /// `count` parts (rounded up to a power of two), each made by `make`.
-    pub(crate) fn new(count: usize, make: impl FnMut() -> T) -> Self {
+    /// `count` parts (rounded up to a power of two), each made by `make`,
+    /// read without their locks if `lock_free`.
+    pub(crate) fn new(count: usize, lock_free: bool, make: impl FnMut() -> T) -> Self {
         let mut make = make;
         let count = count.max(1).next_power_of_two();
         Shards {
@@ -102,6 +110,7 @@ impl<T> Shards<T> {
                 .collect(),
             state: RandomState::default(),
             hits: (0..SLOTS).map(|_| Line(AtomicU64::new(0))).collect(),
+            lock_free,
         }
     }
 
@@ -135,14 +144,21 @@ impl<T> Shards<T> {
     pub(crate) fn lock(&self, index: usize) -> WriteGuard<'_, T> {
         let slot = &self.parts[index].0;
         let guard = slot.lock.lock();
+        if !self.lock_free {
+            return WriteGuard { guard, writing: None };
+        }
         REGISTRY.exclude(marker(slot), &slot.writing);
-        WriteGuard { guard, writing: &slot.writing }
+        WriteGuard { guard, writing: Some(&slot.writing) }
     }
 
     /// Sleeps until a computation in part `index` is settled: the lock is
     /// released, and readers let in, meanwhile.
     pub(crate) fn wait(&self, index: usize, guard: &mut WriteGuard<'_, T>) {
         let slot = &self.parts[index].0;
+        if guard.writing.is_none() {
+            slot.settled.wait(&mut guard.guard);
+            return;
+        }
         Registry::admit(&slot.writing);
         slot.settled.wait(&mut guard.guard);
         REGISTRY.exclude(marker(slot), &slot.writing);
@@ -163,6 +179,9 @@ impl<T> Shards<T> {
     where
         T: Sync,
     {
+        if !self.lock_free {
+            return None;
+        }
         let me = readers::mine()?;
         let slot = &self.parts[index].0;
         let found = REGISTRY.read(me, marker(slot), &slot.writing, || {
@@ -209,7 +228,7 @@ mod tests {
 
     #[test]
     fn parts_are_a_power_of_two_on_their_own_cache_lines() {
-        let shards = Shards::new(5, || 0_u8);
+        let shards = Shards::new(5, true, || 0_u8);
         assert_eq!(shards.len(), 8);
         assert!(core::mem::align_of::<Padded<Slot<u8>>>() >= 128);
         assert!((0..1000_u64).all(|h| shards.index(shards.hash_one(h)) < 8));

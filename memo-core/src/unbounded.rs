@@ -65,7 +65,7 @@ impl<K, V> Unbounded<K, V> {
     #[must_use]
     pub fn new() -> Self {
         Unbounded {
-            shards: Shards::new(DEFAULT_SHARDS, || Part {
+            shards: Shards::new(DEFAULT_SHARDS, true, || Part {
                 table: HashTable::new(),
                 flights: Table::new(),
                 hits: 0,

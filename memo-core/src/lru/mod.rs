@@ -95,7 +95,8 @@ impl<K, V> Lru<K, V> {
     }
 
     fn with_parts(maxsize: usize, parts: usize) -> Self {
-        let shards = Shards::new(parts, Part::new);
+        // An exact LRU (one part) reorders its list on every hit: hits lock.
+        let shards = Shards::new(parts, parts > 1, Part::new);
         let fair = (maxsize / shards.len()).max(1);
         Lru { exact: shards.len() == 1, fair, shards, len: AtomicUsize::new(0), maxsize }
     }
