@@ -343,3 +343,34 @@ mod asynchronous {
         assert_eq!(fetch_cache().info().store_errors, 0);
     }
 }
+
+/// A codec of the user's: MessagePack's bytes, reversed.
+struct Reversed;
+
+impl memo::Codec for Reversed {
+    fn encode<T: serde::Serialize>(&self, value: &T) -> Result<Vec<u8>, memo::StoreError> {
+        let mut bytes = memo::MessagePack.encode(value)?;
+        bytes.reverse();
+        Ok(bytes)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, memo::StoreError> {
+        let mut bytes = bytes.to_vec();
+        bytes.reverse();
+        memo::MessagePack.decode(&bytes)
+    }
+}
+
+#[test]
+fn a_codec_of_ones_own() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    wipe(Redis::<u64, String>::new(&url), "tests::redis::codec");
+    let mine =
+        memo::Cache::new(Redis::<u64, String>::new(&url).namespace("tests::redis::codec").codec(Reversed));
+    assert_eq!(mine.get_or_insert_with(&1, || String::from("one")), "one");
+    assert_eq!(mine.get_or_insert_with(&1, || unreachable!()), "one");
+    // The default codec cannot read it: a miss, never a wrong value.
+    let default = memo::Cache::new(Redis::<u64, String>::new(&url).namespace("tests::redis::codec"));
+    assert_eq!(default.get_or_insert_with(&1, || String::from("one")), "one");
+    assert_eq!(default.info().store_errors, 1);
+}

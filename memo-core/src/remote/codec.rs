@@ -140,3 +140,103 @@ impl<T: Serialize + DeserializeOwned> Payload for Expiring<T> {
         Ok(Expiring { value, expires })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+
+    /// What an older build wrote.
+    #[derive(Serialize)]
+    struct Before {
+        id: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+        tags: Vec<String>,
+    }
+
+    /// What a newer build reads: fields reordered, one added with a default.
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct After {
+        tags: Vec<String>,
+        #[serde(default)]
+        note: Option<String>,
+        id: u64,
+        #[serde(default)]
+        added: u32,
+    }
+
+    #[test]
+    fn named_fields_survive_a_changed_struct() {
+        let before = Before { id: 7, note: None, tags: vec![String::from("a")] };
+        let bytes = MessagePack.encode(&before).unwrap();
+        let after: After = MessagePack.decode(&bytes).unwrap();
+        assert_eq!(after, After { tags: vec![String::from("a")], note: None, id: 7, added: 0 });
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[serde(tag = "kind")]
+    enum Internal {
+        A { x: u8 },
+        B { y: String },
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[serde(tag = "t", content = "c")]
+    enum Adjacent {
+        A(u8),
+        B(String),
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[serde(untagged)]
+    enum Untagged {
+        Number(u64),
+        Text(String),
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    enum External {
+        Unit,
+        Tuple(u8, u8),
+        Struct { z: bool },
+    }
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + core::fmt::Debug>(value: T) {
+        let (bytes, ttl) = value.__encode(&MessagePack).unwrap();
+        assert_eq!(ttl, None);
+        assert_eq!(T::__decode(&bytes, &MessagePack).unwrap(), value);
+    }
+
+    #[test]
+    fn every_enum_tagging_round_trips() {
+        round_trip(Internal::B { y: String::from("y") });
+        round_trip(Adjacent::A(3));
+        round_trip(Untagged::Text(String::from("t")));
+        round_trip(Untagged::Number(5));
+        round_trip(External::Tuple(1, 2));
+        round_trip(External::Struct { z: true });
+        round_trip(External::Unit);
+    }
+
+    #[test]
+    fn a_value_of_another_type_or_no_header_is_refused() {
+        let (bytes, _) = 5_u64.__encode(&MessagePack).unwrap();
+        assert!(<String as Payload>::__decode(&bytes, &MessagePack).is_err());
+        assert!(<u64 as Payload>::__decode(b"garbage", &MessagePack).is_err());
+        assert!(<u64 as Payload>::__decode(&bytes[..HEADER], &MessagePack).is_err());
+    }
+
+    #[test]
+    fn deadlines_travel_as_wall_clock_time() {
+        let _mock = clock::MockClock::start();
+        let entry = Expiring::new(String::from("v"), clock::now(), Some(Duration::from_secs(60)));
+        let (bytes, ttl) = entry.__encode(&MessagePack).unwrap();
+        assert_eq!(ttl, Some(Duration::from_secs(60)));
+        let back = <Expiring<String> as Payload>::__decode(&bytes, &MessagePack).unwrap();
+        assert_eq!(back.value, "v");
+        let left = back.expires.unwrap().saturating_duration_since(clock::now());
+        assert!(left > Duration::from_secs(58) && left <= Duration::from_secs(60), "{left:?}");
+    }
+}
