@@ -281,3 +281,26 @@ async fn join2<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     .await;
     (x.unwrap(), y.unwrap())
 }
+
+#[memoize]
+async fn awaits_itself(x: u32) -> u32 {
+    if x > 0 { Box::pin(awaits_itself(x)).await } else { 0 }
+}
+
+#[memoize]
+async fn countdown(x: u32) -> u32 {
+    if x == 0 { 0 } else { Box::pin(countdown(x - 1)).await + 1 }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_fn_that_awaits_its_own_key_panics_instead_of_hanging() {
+    let task = tokio::spawn(awaits_itself(3));
+    let error = within("self-await", task).await.unwrap_err();
+    let message = error.into_panic();
+    let message = message.downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+    assert!(message.contains("`awaits_itself`") && message.contains("infinite recursion"), "{message}");
+    // Other keys, and recursion on other keys, still work.
+    assert_eq!(awaits_itself(0).await, 0);
+    assert_eq!(within("recursion on other keys", countdown(50)).await, 50);
+    assert_eq!(countdown_cache().len(), 51);
+}

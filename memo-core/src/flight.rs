@@ -314,7 +314,7 @@ pub(crate) fn outcome<V: Clone>(value: Option<&V>) -> State<V> {
 #[cold]
 pub(crate) fn reentry(name: &str) -> ! {
     panic!(
-        "memo: `{name}` was called again, on the same thread, with the arguments it is computing: \
+        "memo: `{name}` was called again, from inside its own computation, with the arguments it is computing: \
          that is infinite recursion, so the cache stops it here instead of waiting forever"
     );
 }
@@ -354,6 +354,18 @@ impl<K, V> Flights<K, V> {
         wake.run(&part.settled);
     }
 
+    /// What tells this table apart from others in a [`Mark`].
+    #[cfg(feature = "async")]
+    fn address(&self) -> usize {
+        core::ptr::from_ref(self).addr()
+    }
+
+    /// The mark of `ticket`, a claim of this table, for [`computing`].
+    #[cfg(feature = "async")]
+    pub(crate) fn mark(&self, ticket: &Ticket) -> Mark {
+        Mark { flights: self.address(), hash: ticket.hash, id: ticket.id }
+    }
+
     /// A waiting task gives up before it was answered.
     #[cfg(feature = "async")]
     pub(crate) fn leave(&self, hash: u64, id: u64) {
@@ -385,10 +397,15 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// [`enter`](Flights::enter) for a task, which must not block its thread:
     /// `Err((hash, id))` when another computes the key, to be polled with
     /// [`poll`](Flights::poll) until it is settled.
+    ///
+    /// Panics if the key is being computed by a body that is polling this
+    /// lookup (an `async fn` awaiting itself with the same arguments): that
+    /// is infinite recursion, and the wait would never end.
     #[cfg(feature = "async")]
     pub(crate) fn enter_async<Q>(
         &self,
         view: &Q,
+        name: &str,
         recheck: impl FnOnce() -> Option<V>,
     ) -> Result<Claim<K, V>, (u64, u64)>
     where
@@ -397,6 +414,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         let hash = hash_view(&self.state, view);
         let mut table = self.part(hash).table.lock();
         match table.probe(hash, |k| view.matches(k), TASK) {
+            Probe::Wait(id) if computing::polls(Mark { flights: self.address(), hash, id }) => {
+                let removed = table.leave(id);
+                drop(table);
+                drop(removed);
+                reentry(name)
+            }
             Probe::Wait(id) => Err((hash, id)),
             Probe::Value(value) => Ok(Claim::Value(value)),
             Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
@@ -427,5 +450,47 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
                 Poll::Pending
             }
         }
+    }
+}
+
+/// A claim of a cache's own table, as a body computing it is polled.
+#[cfg(feature = "async")]
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    flights: usize,
+    hash: u64,
+    id: u64,
+}
+
+/// Which claims the bodies being polled on this thread compute: a lookup
+/// inside one of them that would wait for one of them waits for itself.
+#[cfg(feature = "async")]
+pub(crate) mod computing {
+    use core::cell::RefCell;
+
+    use super::Mark;
+
+    thread_local! {
+        static POLLING: RefCell<Vec<Mark>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Runs `poll`, a poll of the body computing `mark`, with `mark` known
+    /// to lookups inside it.
+    pub(crate) fn during<R>(mark: Mark, poll: impl FnOnce() -> R) -> R {
+        struct Pop;
+        impl Drop for Pop {
+            fn drop(&mut self) {
+                let _ = POLLING.try_with(|polling| polling.borrow_mut().pop());
+            }
+        }
+        let pushed = POLLING.try_with(|polling| polling.borrow_mut().push(mark)).is_ok();
+        let _pop = pushed.then_some(Pop);
+        poll()
+    }
+
+    /// Whether a body computing `mark` is being polled on this thread.
+    pub(crate) fn polls(mark: Mark) -> bool {
+        POLLING.try_with(|polling| polling.borrow().contains(&mark)).unwrap_or(false)
     }
 }

@@ -121,7 +121,7 @@ where
         if !self.count_miss(counted) {
             return Pending::ready(self, Err(self.unclaimed(view.to_owned_key())));
         }
-        match self.flights().enter_async(view, || self.recheck(view, want, seen)) {
+        match self.flights().enter_async(view, self.name, || self.recheck(view, want, seen)) {
             Ok(claim) => Pending::ready(self, self.answer_with(|| view.to_owned_key(), claim)),
             Err((hash, id)) => {
                 Pending { cache: self, step: Step::Waiting { hash, id, key: view.to_owned_key() } }
@@ -189,7 +189,7 @@ where
         if !self.count_miss(counted) {
             return Step::Ready(Err(self.unclaimed(key)));
         }
-        match self.flights().enter_async(&Exact(&key), || None) {
+        match self.flights().enter_async(&Exact(&key), self.name, || None) {
             Ok(claim) => Step::Ready(self.answer_with(|| key, claim)),
             Err((hash, id)) => Step::Waiting { hash, id, key },
         }

@@ -134,12 +134,22 @@ where
     finish_async(miss, entry, keep && lifetime != Some(Duration::ZERO)).value
 }
 
-/// The body of a memoized `async fn`, as an async block whose output is `V`:
-/// said here, so that `?` in the block knows what it returns.
+/// The claim that a miss computes, for [`computing`].
 #[cfg(feature = "async")]
-#[inline]
-pub fn returns<V, F: Future<Output = V>>(body: F) -> F {
-    body
+pub fn mark<K, V, S>(miss: &Miss<'_, K, V, S>) -> Option<crate::flight::Mark> {
+    miss.mark()
+}
+
+/// Awaits the body of a memoized `async fn`, an async block whose output is
+/// `V` (said here, so that `?` in the block knows what it returns), with the
+/// claim it computes known to the lookups polled inside it: one that would
+/// wait for that very claim is infinite recursion, and panics instead of
+/// hanging.
+#[cfg(feature = "async")]
+pub async fn computing<V, F: Future<Output = V>>(mark: Option<crate::flight::Mark>, body: F) -> V {
+    let mut body = core::pin::pin!(body);
+    let Some(mark) = mark else { return body.await };
+    core::future::poll_fn(|cx| crate::flight::computing::during(mark, || body.as_mut().poll(cx))).await
 }
 
 /// `#[memoize]` on an `async fn`: with the `async` feature, the memoized

@@ -323,8 +323,9 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         let pending = mixed("__memo_pending");
         // The lookup borrows the arguments only inside the block, so that the
         // future holds no borrow of them across an `.await` and they can move
-        // into the body. `returns` gives the body's async block its type, for
-        // `?` inside it.
+        // into the body. `computing` gives the body's async block its type,
+        // for `?` inside it, and makes a body that awaits its own key panic
+        // instead of waiting for itself.
         let memoized = quote! {
             #(#attrs)*
             #vis #outer {
@@ -343,10 +344,13 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
                 match #found {
                     ::core::result::Result::Ok(#value) => #value,
                     ::core::result::Result::Err(#miss) => {
-                        let #value = ::memo::__private::returns::<#ret, _>(async move {
-                            #(#rebind)*
-                            #block
-                        })
+                        let #value = ::memo::__private::computing::<#ret, _>(
+                            ::memo::__private::mark(&#miss),
+                            async move {
+                                #(#rebind)*
+                                #block
+                            },
+                        )
                         .await;
                         #finish
                     }

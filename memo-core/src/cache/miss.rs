@@ -112,6 +112,16 @@ where
     }
 }
 
+impl<K, V, S> Miss<'_, K, V, S> {
+    /// The claim this miss computes, in the cache's own table, if it has one:
+    /// what a body computing it is polled under (see `flight::computing`).
+    #[cfg(feature = "async")]
+    pub(crate) fn mark(&self) -> Option<crate::flight::Mark> {
+        let (ticket, _) = self.claim.as_ref()?;
+        Some(self.cache.flights_made()?.mark(ticket))
+    }
+}
+
 impl<K, V, S> Drop for Miss<'_, K, V, S> {
     fn drop(&mut self) {
         if let Some((ticket, abandon)) = self.claim.take() {
