@@ -248,23 +248,27 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
     };
     // Whether and how long to keep the value, decided before it moves.
     let (keeps, lives) = (mixed("__memo_keep"), mixed("__memo_lifetime"));
-    let (lookup, finish) = if expiring {
-        (
-            quote!(::memo::__private::lookup_expiring),
-            quote! {
-                let #keeps = #keep;
-                let #lives = #lifetime;
-                ::memo::__private::finish_expiring(#miss, #value, #lives, #keeps)
-            },
-        )
+    // `lookup`, `lookup_expiring`, `lookup_async`, `lookup_expiring_async`,
+    // and the `finish` of each (the async ones give the value to a store on a
+    // server from memo's I/O threads).
+    let suffix = format!(
+        "{}{}",
+        if expiring { "_expiring" } else { "" },
+        if sig.asyncness.is_some() { "_async" } else { "" }
+    );
+    let (lookup_fn, finish_fn) = (format_ident!("lookup{suffix}"), format_ident!("finish{suffix}"));
+    let lookup = quote!(::memo::__private::#lookup_fn);
+    let finish = if expiring {
+        quote! {
+            let #keeps = #keep;
+            let #lives = #lifetime;
+            ::memo::__private::#finish_fn(#miss, #value, #lives, #keeps)
+        }
     } else {
-        (
-            quote!(::memo::__private::lookup),
-            quote! {
-                let #keeps = #keep;
-                ::memo::__private::finish(#miss, #value, #keeps)
-            },
-        )
+        quote! {
+            let #keeps = #keep;
+            ::memo::__private::#finish_fn(#miss, #value, #keeps)
+        }
     };
     let arrow = match &sig.output {
         syn::ReturnType::Default => TokenStream::new(),
@@ -301,25 +305,6 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         };
     }
     if let Some(token) = &sig.asyncness {
-        // Stores that block on the network are given the value on memo's
-        // I/O threads.
-        let finish = if expiring {
-            quote! {
-                let #keeps = #keep;
-                let #lives = #lifetime;
-                ::memo::__private::finish_expiring_async(#miss, #value, #lives, #keeps)
-            }
-        } else {
-            quote! {
-                let #keeps = #keep;
-                ::memo::__private::finish_async(#miss, #value, #keeps)
-            }
-        };
-        let lookup = if expiring {
-            quote!(::memo::__private::lookup_expiring_async)
-        } else {
-            quote!(::memo::__private::lookup_async)
-        };
         let pending = mixed("__memo_pending");
         // The lookup borrows the arguments only inside the block, so that the
         // future holds no borrow of them across an `.await` and they can move
