@@ -130,8 +130,8 @@ where
     V: Clone + Send + 'static,
     S: Store<K, Expiring<V>> + 'static,
 {
-    let entry = Expiring::new(value, clock::now(), lifetime);
-    finish_async(miss, entry, keep && lifetime != Some(Duration::ZERO)).value
+    let (entry, keep) = expiring_entry(value, lifetime, keep);
+    finish_async(miss, entry, keep).value
 }
 
 /// The claim that a miss computes, for [`computing`].
@@ -199,8 +199,14 @@ where
     V: Clone,
     S: Store<K, Expiring<V>>,
 {
-    let entry = Expiring::new(value, clock::now(), lifetime);
-    finish(miss, entry, keep && lifetime != Some(Duration::ZERO)).value
+    let (entry, keep) = expiring_entry(value, lifetime, keep);
+    finish(miss, entry, keep).value
+}
+
+/// The entry of a value that lives for `lifetime` (`None`: for ever) from
+/// now, and whether to keep it: not if its lifetime is zero.
+fn expiring_entry<V>(value: V, lifetime: Option<Duration>, keep: bool) -> (Expiring<V>, bool) {
+    (Expiring::new(value, clock::now(), lifetime), keep && lifetime != Some(Duration::ZERO))
 }
 
 /// `ttl` checked when it is first used: a zero `ttl` would expire every entry
