@@ -16,7 +16,7 @@ use core::task::{Context, Poll};
 
 use crate::cache::{Cache, Miss};
 use crate::clock;
-use crate::expiry::Expiring;
+use crate::expiry::{Expiring, Found};
 use crate::key::{Exact, KeyView};
 use crate::offload::{self, Offloaded};
 use crate::store::{Store, StoreError, Want};
@@ -46,12 +46,6 @@ enum Step<'c, K, V, S> {
 
 // The future never pins what it holds: it moves values out by hand.
 impl<K, V, S> Unpin for Pending<'_, K, V, S> {}
-
-impl<'c, K, V, S> Pending<'c, K, V, S> {
-    fn ready(cache: &'c Cache<K, V, S>, answer: Result<V, Miss<'c, K, V, S>>) -> Self {
-        Pending { cache, step: Step::Ready(answer) }
-    }
-}
 
 impl<K, V, S> Cache<K, V, S>
 where
@@ -118,14 +112,22 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        Pending { cache: self, step: self.miss_step(view, counted, || self.recheck(view, want, seen)) }
+    }
+
+    /// A miss, counted unless `counted`, through single-flight: the miss to
+    /// compute, the value `recheck` finds stored after all, or a wait for the
+    /// task that computes it.
+    fn miss_step<Q>(&self, view: &Q, counted: bool, recheck: impl FnOnce() -> Option<V>) -> Step<'_, K, V, S>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
         if !self.count_miss(counted) {
-            return Pending::ready(self, Err(self.unclaimed(view.to_owned_key())));
+            return Step::Ready(Err(self.unclaimed(view.to_owned_key())));
         }
-        match self.flights().enter_async(view, self.name, || self.recheck(view, want, seen)) {
-            Ok(claim) => Pending::ready(self, self.answer_with(|| view.to_owned_key(), claim)),
-            Err((hash, id)) => {
-                Pending { cache: self, step: Step::Waiting { hash, id, key: view.to_owned_key() } }
-            }
+        match self.flights().enter_async(view, self.name, recheck) {
+            Ok(claim) => Step::Ready(self.answer_with(|| view.to_owned_key(), claim)),
+            Err((hash, id)) => Step::Waiting { hash, id, key: view.to_owned_key() },
         }
     }
 }
@@ -164,34 +166,19 @@ where
     fn found(
         &'c self,
         found: Option<Result<Option<V>, StoreError>>,
-        key: K,
+        key: &K,
         accept: fn(&V) -> bool,
     ) -> Step<'c, K, V, S> {
-        let counted = match found {
-            Some(Ok(Some(value))) if accept(&value) => {
-                self.count_hit();
-                return Step::Ready(Ok(value));
-            }
-            Some(Ok(Some(_))) => {
-                self.count_expired();
-                S::COUNTS_LOOKUPS
-            }
-            Some(Ok(None)) => S::COUNTS_LOOKUPS,
-            Some(Err(error)) => {
-                self.store_failed(&error);
-                false
-            }
-            None => {
-                self.store_failed(&StoreError::new("the store panicked"));
-                false
-            }
+        // A stale value counts as an expired entry; the server drops it.
+        let found = match found {
+            Some(Ok(Some(value))) => Ok(if accept(&value) { Found::Hit(value) } else { Found::Expired }),
+            Some(Ok(None)) => Ok(Found::Miss),
+            Some(Err(error)) => Err(error),
+            None => Err(StoreError::new("the store panicked")),
         };
-        if !self.count_miss(counted) {
-            return Step::Ready(Err(self.unclaimed(key)));
-        }
-        match self.flights().enter_async(&Exact(&key), self.name, || None) {
-            Ok(claim) => Step::Ready(self.answer_with(|| key, claim)),
-            Err((hash, id)) => Step::Waiting { hash, id, key },
+        match self.tally(found) {
+            Ok(value) => Step::Ready(Ok(value)),
+            Err(counted) => self.miss_step(&Exact(key), counted, || None),
         }
     }
 }
@@ -251,7 +238,7 @@ where
                 }
                 Step::Looking { mut job, key, accept } => match Pin::new(&mut job).poll(cx) {
                     // Answered: a value, a miss, or a wait for another task.
-                    Poll::Ready(found) => this.step = cache.found(found, key, accept),
+                    Poll::Ready(found) => this.step = cache.found(found, &key, accept),
                     Poll::Pending => {
                         this.step = Step::Looking { job, key, accept };
                         return Poll::Pending;

@@ -213,6 +213,13 @@ where
             Want::Fresh(fresh) => self.store.get_fresh(view, fresh),
             Want::Recompute => return Err(false),
         };
+        self.tally(found)
+    }
+
+    /// Counts what one look into the store found: a hit (the value), or a
+    /// miss and whether the store counted it.
+    #[inline]
+    pub(crate) fn tally(&self, found: Result<Found<V>, StoreError>) -> Result<V, bool> {
         match found {
             Ok(Found::Hit(value)) => {
                 self.count_hit();
