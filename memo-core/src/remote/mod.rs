@@ -75,9 +75,11 @@ pub struct Shared<B, K, V, C = MessagePack> {
     /// operation fails with that, and the function still runs.
     backend: Result<B, String>,
     codec: C,
-    /// The namespace and the key prefix: set from the function when its cache
-    /// is made, unless given.
-    namespace: Option<Namespace>,
+    /// The namespace and the key prefix, derived from what follows whenever
+    /// it changes (not on every operation).
+    namespace: Namespace,
+    /// The function's module path and name, told when its cache is made.
+    function: (&'static str, &'static str),
     explicit: Option<String>,
     version: u32,
     types: PhantomData<fn(K) -> V>,
@@ -98,7 +100,6 @@ pub type Redis<K, V, C = MessagePack> = Shared<RedisServer, K, V, C>;
 #[cfg(feature = "memcached")]
 pub type Memcached<K, V, C = MessagePack> = Shared<MemcachedServers, K, V, C>;
 
-#[derive(Clone)]
 struct Namespace {
     /// Hashed into every digest.
     full: String,
@@ -119,6 +120,14 @@ impl Namespace {
     }
 }
 
+/// The namespace of the function `(module, name)` with key type `K`, or of
+/// `explicit` if given, at `version`.
+fn namespace<K>((module, function): (&str, &str), explicit: Option<&str>, version: u32) -> Namespace {
+    let base = explicit.map_or_else(|| format!("{module}::{function}"), str::to_owned);
+    let name = explicit.map_or(function, |ns| ns.rsplit("::").next().unwrap_or(ns));
+    Namespace::new(format!("{base}@v{version}|{}", type_name::<K>()), name)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
         use fmt::Write;
@@ -129,10 +138,12 @@ fn hex(bytes: &[u8]) -> String {
 
 impl<B: Backend, K, V> Shared<B, K, V> {
     fn over(backend: Result<B, StoreError>) -> Self {
+        let function = ("memo", "unnamed");
         Shared {
             backend: backend.map_err(|error| error.to_string()),
             codec: MessagePack,
-            namespace: None,
+            namespace: namespace::<K>(function, None, 0),
+            function,
             explicit: None,
             version: 0,
             types: PhantomData,
@@ -246,8 +257,7 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     #[must_use]
     pub fn version(mut self, version: u32) -> Self {
         self.version = version;
-        self.namespace = None;
-        self
+        self.renamed()
     }
 
     /// The namespace, instead of the function's module path and name: two
@@ -256,8 +266,7 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     #[must_use]
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.explicit = Some(namespace.into());
-        self.namespace = None;
-        self
+        self.renamed()
     }
 
     /// Encodes values with `codec` instead of MessagePack.
@@ -267,20 +276,17 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
             backend: self.backend,
             codec,
             namespace: self.namespace,
+            function: self.function,
             explicit: self.explicit,
             version: self.version,
             types: PhantomData,
         }
     }
 
-    fn namespace_or_default(&self) -> Namespace {
-        self.namespace.clone().unwrap_or_else(|| self.make_namespace("memo", "unnamed"))
-    }
-
-    fn make_namespace(&self, module: &str, function: &str) -> Namespace {
-        let base = self.explicit.clone().unwrap_or_else(|| format!("{module}::{function}"));
-        let name = self.explicit.as_deref().map_or(function, |ns| ns.rsplit("::").next().unwrap_or(ns));
-        Namespace::new(format!("{base}@v{}|{}", self.version, type_name::<K>()), name)
+    /// Derives the namespace again after what it is made of changed.
+    fn renamed(mut self) -> Self {
+        self.namespace = namespace::<K>(self.function, self.explicit.as_deref(), self.version);
+        self
     }
 
     /// The server key of the entry for `key`.
@@ -292,9 +298,8 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     where
         K: Serialize,
     {
-        let namespace = self.namespace_or_default();
-        let digest = digest::digest(namespace.full.as_bytes(), key).map_err(StoreError::new)?;
-        Ok(format!("{}{}", namespace.prefix, hex(&digest)))
+        let digest = digest::digest(self.namespace.full.as_bytes(), key).map_err(StoreError::new)?;
+        Ok(format!("{}{}", self.namespace.prefix, hex(&digest)))
     }
 
     /// The server, or why there is none.
@@ -306,7 +311,7 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
 impl<B, K, V, C> fmt::Debug for Shared<B, K, V, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
-            .field("namespace", &self.namespace.as_ref().map(|ns| &ns.full))
+            .field("namespace", &self.namespace.full)
             .field("version", &self.version)
             .finish_non_exhaustive()
     }
@@ -349,7 +354,7 @@ where
     }
 
     fn clear(&self) -> Result<(), StoreError> {
-        self.server()?.clear(&self.namespace_or_default().prefix)
+        self.server()?.clear(&self.namespace.prefix)
     }
 
     /// Unknown: the server holds entries of every process. 0.
@@ -360,6 +365,7 @@ where
     const BLOCKING: bool = true;
 
     fn __bind(&mut self, module: &'static str, function: &'static str) {
-        self.namespace = Some(self.make_namespace(module, function));
+        self.function = (module, function);
+        self.namespace = namespace::<K>(self.function, self.explicit.as_deref(), self.version);
     }
 }
