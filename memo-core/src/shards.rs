@@ -109,7 +109,8 @@ impl<T> Shards<T> {
                 })
                 .collect(),
             state: RandomState::default(),
-            hits: (0..SLOTS).map(|_| Line(AtomicU64::new(0))).collect(),
+            // No lock-free reads, no counters for them.
+            hits: (0..if lock_free { SLOTS } else { 0 }).map(|_| Line(AtomicU64::new(0))).collect(),
             lock_free,
         }
     }
@@ -155,13 +156,13 @@ impl<T> Shards<T> {
     /// released, and readers let in, meanwhile.
     pub(crate) fn wait(&self, index: usize, guard: &mut WriteGuard<'_, T>) {
         let slot = &self.parts[index].0;
-        if guard.writing.is_none() {
-            slot.settled.wait(&mut guard.guard);
-            return;
+        if let Some(writing) = guard.writing {
+            Registry::admit(writing);
         }
-        Registry::admit(&slot.writing);
         slot.settled.wait(&mut guard.guard);
-        REGISTRY.exclude(marker(slot), &slot.writing);
+        if let Some(writing) = guard.writing {
+            REGISTRY.exclude(marker(slot), writing);
+        }
     }
 
     /// Wakes the threads that sleep on part `index`.
