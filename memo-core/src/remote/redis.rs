@@ -185,6 +185,11 @@ impl RedisServer {
         }
     }
 
+    /// Sends the command `args` to `server` and reads the reply.
+    fn send(&self, server: &Server, args: &[&[u8]]) -> Result<Reply, StoreError> {
+        server.call(&self.timeouts, &self.hello(), |conn| request(conn, args))
+    }
+
     /// The node of a cluster at `addr`.
     fn server(&self, addr: &str) -> Arc<Server> {
         if let Some(server) = self.servers.read().get(addr) {
@@ -199,9 +204,7 @@ impl RedisServer {
         let known: Vec<String> = slots.read().iter().map(|(_, _, addr)| addr.clone()).collect();
         let mut last = StoreError::new("no node of the cluster answered");
         for addr in seeds.iter().chain(&known) {
-            let reply = self
-                .server(addr)
-                .call(&self.timeouts, &self.hello(), |conn| request(conn, &[b"CLUSTER", b"SLOTS"]));
+            let reply = self.send(&self.server(addr), &[b"CLUSTER", b"SLOTS"]);
             match reply.and_then(|reply| parse_slots(&reply)) {
                 Ok(map) => {
                     *slots.write() = map;
@@ -218,7 +221,7 @@ impl RedisServer {
     fn keyed(&self, key: &[u8], args: &[&[u8]]) -> Result<Reply, StoreError> {
         let addr = match &self.nodes {
             Nodes::One(server) => {
-                return server.call(&self.timeouts, &self.hello(), |conn| request(conn, args));
+                return self.send(server, args);
             }
             Nodes::Cluster { slots, .. } => {
                 let slot = slot(key);
@@ -236,13 +239,13 @@ impl RedisServer {
                 }
             }
         };
-        let reply = self.server(&addr).call(&self.timeouts, &self.hello(), |conn| request(conn, args))?;
+        let reply = self.send(&self.server(&addr), args)?;
         match &reply {
             Reply::Error(message) if message.starts_with("MOVED ") => {
                 let to = message.rsplit(' ').next().unwrap_or_default().to_owned();
                 // The map is stale: learn it again for the next calls.
                 let _ = self.refresh_slots();
-                self.server(&to).call(&self.timeouts, &self.hello(), |conn| request(conn, args))
+                self.send(&self.server(&to), args)
             }
             Reply::Error(message) if message.starts_with("ASK ") => {
                 let to = message.rsplit(' ').next().unwrap_or_default().to_owned();
