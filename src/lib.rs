@@ -24,7 +24,7 @@
 //! | (none) | an [`Unbounded`] cache: every result is kept |
 //! | `maxsize = N` | an [`Lru`] cache of at most `N` entries (a literal or a const expression, at least 1) |
 //! | `key = expr` | the key is `expr`, an expression over the arguments, instead of the arguments themselves |
-//! | `typed` | for a generic function, the argument types are part of the key (`f(1u8)` and `f(1u16)` are cached apart) |
+//! | `typed` | argument types are part of the key (`f(1u8)` and `f(1u16)` are cached apart), as Python's `typed=True`: in Rust every function has it, since each instantiation has its own cache; accepted so that the option reads as in Python |
 //! | `store = expr` | any [`Store`], made by `expr` on the first call |
 //! | `ttl = duration` | each entry lives this long ([`Expiring`]); combines with `maxsize` |
 //! | `expires = \|v: &V\| ...` | the value's own lifetime, an `Option<Duration>` (`None`: the `ttl`) |
@@ -54,8 +54,8 @@
 //! }
 //!
 //! assert_eq!(*render("home", 80), "<home width=80>");
-//! assert_eq!(label(1_u8), label(1_u16)); // one entry: the key is the same u64
-//! assert_eq!(label_cache().info().misses, 1);
+//! assert_eq!(label(1_u8), label(1_u16)); // two instantiations: a cache each
+//! assert_eq!(label_cache().info().misses, 2);
 //! ```
 //!
 //! # The handle
@@ -82,9 +82,11 @@
 //! - Each function has its own cache, shared by all threads. No lock is held
 //!   while the body runs, so a recursive function recurses through its cache,
 //!   and a slow call does not hold up calls on other keys.
-//! - A generic function has one cache per instantiation that has its own key
-//!   or value type (per list of argument types with `typed`); its handle covers
-//!   them all.
+//! - A generic function has one cache per instantiation (its type and const
+//!   parameters, those of its `impl`, `Self` in a trait's provided method),
+//!   whether or not they appear in its signature; its handle covers them all.
+//!   Functions that one `macro_rules!` expansion writes are functions of their
+//!   own, with a cache and a handle each.
 //!
 //! # Expansion
 //!
@@ -97,17 +99,24 @@
 //!
 //! ```text
 //! fn fib(n: u64) -> u64 {
-//!     fn __memo_body(n: u64) -> u64 { BODY }   // recursion calls the outer `fib`
-//!     let view = View((ByVal(&n),));           // borrowed: no clone, no allocation
-//!     match lookup(fib_cache(), None, || Unbounded::new(), &view) {
+//!     // The function's place and a number of its own: `fib` and `fib_cache`
+//!     // reach one `CacheHandle` through it.
+//!     static SITE: Site = Site::new(Place { module_path!(), file!(), line!(), .., id: 0x5be1.. }, None);
+//!     by_value_arg::<u64>(); value::<u64>();     // a missing trait is an error here, in words
+//!     let view = View((ByVal(&n),));             // borrowed: no clone, no allocation
+//!     // The closure's type names this instantiation of `fib` (and of its impl).
+//!     match lookup(SITE.handle(), instance_of(&|| {}), || Cache::new(Unbounded::new()), &view) {
 //!         Ok(value) => value,                    // a hit: a clone of the value
-//!         Err(miss) => miss.complete(__memo_body(n)),
+//!         Err(miss) => {
+//!             let value = (move || -> u64 { BODY })();  // recursion calls the outer `fib`
+//!             finish(miss, value, true)          // stored, and handed to waiting threads
+//!         }
 //!     }
 //! }
 //!
 //! fn fib_cache() -> &'static memo::CacheHandle {
-//!     static HANDLE: memo::CacheHandle = memo::CacheHandle::new("fib", None);
-//!     &HANDLE
+//!     static SITE: Site = /* the same place and number */;
+//!     SITE.handle()
 //! }
 //! ```
 

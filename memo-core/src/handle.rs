@@ -13,6 +13,7 @@ use parking_lot::RwLock;
 
 use crate::cache::Cache;
 use crate::info::CacheInfo;
+use crate::instances::Instances;
 use crate::store::Store;
 
 /// The cache of one memoized function, as its handle returns it:
@@ -52,9 +53,12 @@ pub struct CacheHandle {
     module: &'static str,
     maxsize: Option<NonZeroUsize>,
     /// The first cache made: the only one of a function that is not generic,
-    /// reached without a lock.
+    /// reached with one load and one comparison.
     first: OnceLock<Slot>,
-    /// Every cache made, the first included.
+    /// The caches of instantiations after the first, by the `TypeId` that
+    /// names the instantiation: read without a lock; made with the second.
+    others: OnceLock<Box<Instances<Slot>>>,
+    /// Every cache made, the first included, for what acts on all of them.
     all: RwLock<Vec<Slot>>,
     /// Calls of `refresh` under way, on any thread: while there are none, a
     /// lookup reads only this.
@@ -68,8 +72,8 @@ thread_local! {
 
 #[derive(Clone, Copy)]
 struct Slot {
-    /// The argument types of a `typed` generic function, else `None`.
-    args: Option<TypeId>,
+    /// The instantiation of the function this cache belongs to.
+    instance: TypeId,
     /// The type of `any`, read without a virtual call.
     type_id: TypeId,
     any: &'static (dyn Any + Send + Sync),
@@ -135,6 +139,7 @@ impl CacheHandle {
             module,
             maxsize,
             first: OnceLock::new(),
+            others: OnceLock::new(),
             all: RwLock::new(Vec::new()),
             refreshing: AtomicUsize::new(0),
         }
@@ -244,12 +249,14 @@ impl CacheHandle {
         REFRESH.try_with(|target| target.get() == me && target.replace(0) == me).unwrap_or(false)
     }
 
-    /// The cache of one instantiation, made by `make` the first time.
+    /// The cache of one instantiation, named by `instance` (see
+    /// [`instance_of`](crate::__private::instance_of)), made by `make` the
+    /// first time.
     #[doc(hidden)]
     #[inline]
     pub fn instance<K, V, S>(
         &'static self,
-        args: Option<TypeId>,
+        instance: TypeId,
         make: impl FnOnce() -> Cache<K, V, S>,
     ) -> &'static Cache<K, V, S>
     where
@@ -258,20 +265,23 @@ impl CacheHandle {
         S: Store<K, V> + 'static,
     {
         if let Some(slot) = self.first.get() {
-            if slot.args == args {
+            if slot.instance == instance {
                 if let Some(cache) = slot.cast() {
                     return cache;
                 }
             }
+            if let Some(cache) = self.others.get().and_then(|others| others.get(instance)?.cast()) {
+                return cache;
+            }
         }
-        self.instance_slow(args, make)
+        self.instance_slow(instance, make)
     }
 
     #[cold]
     #[inline(never)]
     fn instance_slow<K, V, S>(
         &'static self,
-        args: Option<TypeId>,
+        instance: TypeId,
         make: impl FnOnce() -> Cache<K, V, S>,
     ) -> &'static Cache<K, V, S>
     where
@@ -280,10 +290,11 @@ impl CacheHandle {
         S: Store<K, V> + 'static,
     {
         let find = |slots: &[Slot]| {
-            slots
-                .iter()
-                .filter(|slot| slot.args == args)
-                .find_map(|slot| slot.any.downcast_ref::<Cache<K, V, S>>())
+            let slot = slots.iter().find(|slot| slot.instance == instance)?;
+            match slot.cast::<Cache<K, V, S>>() {
+                Some(cache) => Some(cache),
+                None => unreachable!("one instantiation of a function makes caches of one type"),
+            }
         };
         if let Some(cache) = find(&self.all.read()) {
             return cache;
@@ -297,9 +308,11 @@ impl CacheHandle {
             return cache;
         }
         let cache: &'static Cache<K, V, S> = Box::leak(fresh);
-        let slot = Slot { args, type_id: TypeId::of::<Cache<K, V, S>>(), any: cache, cache };
+        let slot = Slot { instance, type_id: TypeId::of::<Cache<K, V, S>>(), any: cache, cache };
         if all.is_empty() {
             let _ = self.first.set(slot);
+        } else {
+            self.others.get_or_init(|| Box::new(Instances::new())).get_or_insert(instance, slot);
         }
         all.push(slot);
         cache

@@ -19,6 +19,7 @@ mod expiry;
 mod flight;
 mod handle;
 mod info;
+mod instances;
 mod key;
 mod local;
 mod lru;

@@ -229,41 +229,41 @@ impl<K: Hash + Eq + Clone + 'static, V: Clone> ErasedLocal for LocalCache<K, V> 
 /// One thread's caches of one function: one per instantiation.
 struct LocalHandle {
     name: &'static str,
+    /// The first instantiation's cache, found with one comparison.
     first: OnceCell<LocalSlot>,
-    all: RefCell<Vec<LocalSlot>>,
+    /// Every cache, the first included, by the `TypeId` of its instantiation.
+    all: RefCell<HashMap<TypeId, LocalSlot>>,
 }
 
 #[derive(Clone)]
 struct LocalSlot {
-    args: Option<TypeId>,
+    instance: TypeId,
     any: Rc<dyn Any>,
     cache: Rc<dyn ErasedLocal>,
 }
 
 impl LocalHandle {
-    fn instance<K, V>(&self, args: Option<TypeId>, maxsize: Option<NonZeroUsize>) -> Rc<LocalCache<K, V>>
+    fn instance<K, V>(&self, instance: TypeId, maxsize: Option<NonZeroUsize>) -> Option<Rc<LocalCache<K, V>>>
     where
         K: Hash + Eq + Clone + 'static,
         V: Clone + 'static,
     {
-        let find = |slot: &LocalSlot| {
-            if slot.args == args { Rc::clone(&slot.any).downcast::<LocalCache<K, V>>().ok() } else { None }
-        };
-        if let Some(cache) = self.first.get().and_then(find) {
-            return cache;
+        let cast = |slot: &LocalSlot| Rc::clone(&slot.any).downcast::<LocalCache<K, V>>().ok();
+        if let Some(slot) = self.first.get().filter(|slot| slot.instance == instance) {
+            return cast(slot);
         }
-        if let Some(cache) = self.all.borrow().iter().find_map(find) {
-            return cache;
+        if let Some(slot) = self.all.try_borrow().ok()?.get(&instance) {
+            return cast(slot);
         }
         let cache = Rc::new(LocalCache::<K, V>::new(self.name, maxsize));
-        let slot = LocalSlot { args, any: cache.clone(), cache: cache.clone() };
+        let slot = LocalSlot { instance, any: cache.clone(), cache: cache.clone() };
         let _ = self.first.set(slot.clone());
-        self.all.borrow_mut().push(slot);
-        cache
+        self.all.try_borrow_mut().ok()?.insert(instance, slot);
+        Some(cache)
     }
 
     fn caches(&self) -> Vec<Rc<dyn ErasedLocal>> {
-        self.all.borrow().iter().map(|slot| Rc::clone(&slot.cache)).collect()
+        self.all.borrow().values().map(|slot| Rc::clone(&slot.cache)).collect()
     }
 }
 
@@ -307,7 +307,7 @@ fn registered(place: Place, make: bool) -> Option<Rc<LocalHandle>> {
                 Rc::new(LocalHandle {
                     name: place.name,
                     first: OnceCell::new(),
-                    all: RefCell::new(Vec::new()),
+                    all: RefCell::new(HashMap::new()),
                 })
             });
             Some(Rc::clone(handle))
@@ -329,7 +329,7 @@ pub enum LocalLookup<K: Hash + Eq + Clone, V: Clone> {
 /// Looks the call's view up in this thread's cache of the function.
 pub fn lookup<Q, V>(
     site: &'static std::thread::LocalKey<LocalSite>,
-    args: Option<TypeId>,
+    instance: TypeId,
     view: &Q,
 ) -> LocalLookup<Q::Owned, V>
 where
@@ -337,7 +337,8 @@ where
     Q::Owned: Clone + 'static,
     V: Clone + 'static,
 {
-    let cache = site.try_with(|site| site.handle().map(|handle| handle.instance(args, site.maxsize)));
+    let cache =
+        site.try_with(|site| site.handle().and_then(|handle| handle.instance(instance, site.maxsize)));
     match cache {
         Ok(Some(cache)) => match cache.lookup(view) {
             Ok(value) => LocalLookup::Hit(value),

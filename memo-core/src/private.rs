@@ -18,7 +18,7 @@ use crate::{Cache, CacheHandle, Expiring, Miss};
 #[inline]
 pub fn lookup<Q, V, S>(
     handle: &'static CacheHandle,
-    args: Option<TypeId>,
+    instance: TypeId,
     make: impl FnOnce() -> Cache<Q::Owned, V, S>,
     view: &Q,
 ) -> Result<V, Miss<'static, Q::Owned, V, S>>
@@ -28,7 +28,7 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, V> + 'static,
 {
-    let cache: &'static Cache<Q::Owned, V, S> = handle.instance(args, make);
+    let cache: &'static Cache<Q::Owned, V, S> = handle.instance(instance, make);
     if handle.refresh_requested() {
         return cache.lookup_refresh(view);
     }
@@ -40,7 +40,7 @@ where
 #[inline]
 pub fn lookup_expiring<Q, V, S>(
     handle: &'static CacheHandle,
-    args: Option<TypeId>,
+    instance: TypeId,
     make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
     view: &Q,
 ) -> Result<V, Miss<'static, Q::Owned, Expiring<V>, S>>
@@ -50,7 +50,7 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, Expiring<V>> + 'static,
 {
-    let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(args, make);
+    let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(instance, make);
     if handle.refresh_requested() {
         return cache.lookup_refresh(view).map(|entry| entry.value);
     }
@@ -64,7 +64,7 @@ where
 #[inline]
 pub fn lookup_async<Q, V, S>(
     handle: &'static CacheHandle,
-    args: Option<TypeId>,
+    instance: TypeId,
     make: impl FnOnce() -> Cache<Q::Owned, V, S>,
     view: &Q,
 ) -> Result<V, crate::Pending<'static, Q::Owned, V, S>>
@@ -74,7 +74,7 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, V> + 'static,
 {
-    let cache = handle.instance(args, make);
+    let cache = handle.instance(instance, make);
     if S::BLOCKING {
         return Err(cache.lookup_offloaded(view.to_owned_key(), |_| true));
     }
@@ -86,7 +86,7 @@ where
 #[inline]
 pub fn lookup_expiring_async<Q, V, S>(
     handle: &'static CacheHandle,
-    args: Option<TypeId>,
+    instance: TypeId,
     make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
     view: &Q,
 ) -> Result<V, crate::PendingFresh<'static, Q::Owned, V, S>>
@@ -96,7 +96,7 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, Expiring<V>> + 'static,
 {
-    let cache = handle.instance(args, make);
+    let cache = handle.instance(instance, make);
     if S::BLOCKING {
         let fresh: fn(&Expiring<V>) -> bool = |entry| entry.is_fresh(clock::now());
         return Err(crate::PendingFresh::from(cache.lookup_offloaded(view.to_owned_key(), fresh)));
@@ -246,11 +246,21 @@ impl<T> Outcome for Option<T> {
 /// Why `maxsize` must not be zero; the macro's `const` check panics with it.
 pub const MAXSIZE_ZERO: &str = "`maxsize` must be at least 1: a cache that keeps no entry caches nothing (leave `maxsize` out for an unbounded cache)";
 
-/// The identity of the argument types of a `typed` generic function.
-/// Lifetimes do not count, so it needs no `'static` bound.
+/// The `TypeId` that names one instantiation of one memoized function: that
+/// of the type of `marker`, a closure the macro writes inside the function.
+///
+/// A closure's type is generic over every generic parameter of the items it
+/// is written in (the function's type and const parameters, those of its
+/// `impl`, and `Self` in a trait's provided method), whether or not they
+/// appear in its signature, and each closure expression is a type of its own,
+/// so two items never share one, even when one `macro_rules!` expansion writes
+/// both. Lifetimes do not count (so it needs no `'static` bound): they never
+/// change what a function computes.
 #[must_use]
-pub fn type_id<T: ?Sized>() -> TypeId {
-    typeid::of::<T>()
+#[inline(always)]
+pub fn instance_of<F: ?Sized>(marker: &F) -> TypeId {
+    let _ = marker;
+    typeid::of::<F>()
 }
 
 // The traits below turn "this argument cannot be a key" into an error on the

@@ -16,7 +16,10 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use crate::handle::CacheHandle;
 
 /// Where a memoized function is written, as `module_path!()`, `file!()`,
-/// `line!()` and `column!()` of its name, and the name itself.
+/// `line!()` and `column!()` of its name, the name itself, and a number the
+/// macro gives each function it rewrites: items that one `macro_rules!`
+/// expansion writes from one definition have the same place in the source,
+/// and are still different functions, with a handle each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Place {
     /// `module_path!()`.
@@ -29,6 +32,8 @@ pub struct Place {
     pub column: u32,
     /// The function's name.
     pub name: &'static str,
+    /// Different for every function that `#[memoize]` rewrites in one crate.
+    pub id: u64,
 }
 
 /// One of the two statics (in the function, in its handle) that lead to the
@@ -76,7 +81,7 @@ mod tests {
     use super::*;
 
     const fn place(line: u32) -> Place {
-        Place { module: "m", file: "f.rs", line, column: 4, name: "f" }
+        Place { module: "m", file: "f.rs", line, column: 4, name: "f", id: 0 }
     }
 
     #[test]

@@ -64,12 +64,13 @@ pub fn expand(options: syn::Result<Options>, item: &ItemFn) -> TokenStream {
             "#[memoize] keys at most 12 arguments: group them in a struct, or give `key = (...)`",
         ));
     }
-    let handle = handle(item, &options, errors.is_empty());
+    let id = item_id(item);
+    let handle = handle(item, id, &options, errors.is_empty());
     if !errors.is_empty() {
         let errors = errors.into_iter().map(|e| e.to_compile_error());
         return quote!(#(#errors)* #item #handle);
     }
-    let function = function(item, &options, &args);
+    let function = function(item, id, &options, &args);
     quote!(#function #handle)
 }
 
@@ -103,7 +104,7 @@ fn maxsize_option(options: &Options, valid: bool) -> TokenStream {
 
 /// Where the function is written, as a `Place`: the same in the function and
 /// its handle, so that both reach one cache.
-fn place(item: &ItemFn) -> TokenStream {
+fn place(item: &ItemFn, id: u64) -> TokenStream {
     let ident = &item.sig.ident;
     let name = ident.to_string();
     let here = ident.span();
@@ -115,14 +116,34 @@ fn place(item: &ItemFn) -> TokenStream {
             line: #line,
             column: #column,
             name: #name,
+            id: #id,
         }
     }
 }
 
+/// A number for the function `item` that no other function `#[memoize]`
+/// rewrites while this compiler runs has: a hash of its tokens and of how
+/// many functions came before it. Two items that one `macro_rules!`
+/// expansion writes at one place (same module, file, line and column) get
+/// different numbers, so different handles. The function and its handle,
+/// written by one expansion of the attribute, share the one number.
+fn item_id(item: &ItemFn) -> u64 {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    use quote::ToTokens;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // FNV-1a over the tokens, then the running count mixed in.
+    let hash = item
+        .to_token_stream()
+        .to_string()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    hash ^ NEXT.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// `static SITE: Site = ...;` (a thread-local `LocalSite` with `scope =
 /// thread`), through which the function and its handle reach their cache.
-fn site(item: &ItemFn, options: &Options, valid: bool) -> (syn::Ident, TokenStream) {
-    let (place, maxsize) = (place(item), maxsize_option(options, valid));
+fn site(item: &ItemFn, id: u64, options: &Options, valid: bool) -> (syn::Ident, TokenStream) {
+    let (place, maxsize) = (place(item, id), maxsize_option(options, valid));
     let site = mixed("__MEMO_SITE");
     let tokens = if options.thread_scope.is_some() {
         quote! {
@@ -139,7 +160,7 @@ fn site(item: &ItemFn, options: &Options, valid: bool) -> (syn::Ident, TokenStre
     (site, tokens)
 }
 
-fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
+fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStream {
     let ItemFn { attrs, vis, sig, block } = item;
     let view = mixed("__memo_view");
     let key = mixed("__memo_key");
@@ -151,7 +172,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
     let local = options.thread_scope.is_some();
     // A thread's own cache needs no `Send`.
     let checked = |name: &str| if local { format!("local_{name}") } else { name.to_owned() };
-    let (site, site_static) = site(item, options, true);
+    let (site, site_static) = site(item, id, options, true);
 
     // The wrapper's signature: each argument bound to a plain name.
     let mut outer = sig.clone();
@@ -190,12 +211,11 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         });
         (TokenStream::new(), parts.collect())
     };
-    let typed = if options.typed.is_some() {
-        let types = args.iter().map(|arg| &arg.ty);
-        quote!(::core::option::Option::Some(::memo::__private::type_id::<(#(#types,)*)>()))
-    } else {
-        quote!(::core::option::Option::None)
-    };
+    // The instantiation: the type of a closure written here is generic over
+    // every generic parameter in scope, and differs from item to item.
+    // (`typed` asks for what this gives every function: instantiations, and
+    // so argument types, never share a cache.)
+    let instance = quote!(::memo::__private::instance_of(&|| {}));
     let store = match (&options.store, &options.maxsize) {
         (Some(store), _) => quote!(#store),
         (None, Some(maxsize)) => {
@@ -287,7 +307,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
             #(#attrs)*
             #vis #outer {
                 #prelude
-                let #found = ::memo::__private::local_lookup::<_, #ret>(&#site, #typed, &#view);
+                let #found = ::memo::__private::local_lookup::<_, #ret>(&#site, #instance, &#view);
                 let #body = move || #arrow {
                     #(#rebind)*
                     #block
@@ -321,7 +341,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
                     #let_key
                     let #view = ::memo::__private::View((#(#parts,)*));
                     let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
-                    #lookup::<_, #ret, _>(#site.handle(), #typed, #make, &#view)
+                    #lookup::<_, #ret, _>(#site.handle(), #instance, #make, &#view)
                 } {
                     ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
                     ::core::result::Result::Err(#pending) => #pending.await,
@@ -356,7 +376,7 @@ fn function(item: &ItemFn, options: &Options, args: &[Arg]) -> TokenStream {
         #vis #outer {
             #prelude
             let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
-            match #lookup::<_, #ret, _>(#site.handle(), #typed, #make, &#view) {
+            match #lookup::<_, #ret, _>(#site.handle(), #instance, #make, &#view) {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#miss) => {
                     #[allow(clippy::redundant_closure_call)]
@@ -380,7 +400,7 @@ fn check(check: &str, ty: &syn::Type, span: Span) -> TokenStream {
 
 /// The handle, `fib_cache()` beside `fib`, with the same visibility and
 /// `#[cfg]`.
-fn handle(item: &ItemFn, options: &Options, valid: bool) -> TokenStream {
+fn handle(item: &ItemFn, id: u64, options: &Options, valid: bool) -> TokenStream {
     let vis = &item.vis;
     let name = format_ident!("{}_cache", item.sig.ident, span = item.sig.ident.span());
     let cfgs = item.attrs.iter().filter(|attr| is_cfg(attr));
@@ -389,10 +409,10 @@ fn handle(item: &ItemFn, options: &Options, valid: bool) -> TokenStream {
         item.sig.ident
     );
     let (ty, body) = if options.thread_scope.is_some() {
-        let (place, maxsize) = (place(item), maxsize_option(options, valid));
+        let (place, maxsize) = (place(item, id), maxsize_option(options, valid));
         (quote!(::memo::ThreadCacheHandle), quote!(::memo::ThreadCacheHandle::new(#place, #maxsize)))
     } else {
-        let (site, site_static) = site(item, options, valid);
+        let (site, site_static) = site(item, id, options, valid);
         (quote!(&'static ::memo::CacheHandle), quote!(#site_static #site.handle()))
     };
     // Spanned at the function's name, so that an error about the handle (in a
