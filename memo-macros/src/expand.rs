@@ -228,11 +228,16 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         Some(on) => quote!(#on),
         None => quote!(true),
     };
-    // The body, with the user's patterns bound again from the wrapper's names.
+    // The body: the user's own block, braces and all (a block of one
+    // expression inside braces of ours would be flagged by `unused_braces`),
+    // with the user's patterns bound again from the wrapper's names first.
+    let mut body_block = (**block).clone();
     let rebind = args.iter().filter_map(|arg| {
         let (pat, name) = (arg.rebind.as_ref()?, &arg.name);
-        Some(quote!(let #pat = #name;))
+        // `let _x = ...;` is ours, not the user's: they wrote `_x: T`.
+        Some(syn::parse_quote!(#[allow(clippy::no_effect_underscore_binding)] let #pat = #name;))
     });
+    body_block.stmts.splice(0..0, rebind);
     // What is cached: an `Err` not by default, a `None` by default. A return
     // type named `Result` or `Option` is recognised; an alias of another name
     // takes the policy from `cache_err` or `cache_none` written out.
@@ -308,10 +313,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
             #vis #outer {
                 #prelude
                 let #found = ::memo::__private::local_lookup::<_, #ret>(&#site, #instance, &#view);
-                let #body = move || #arrow {
-                    #(#rebind)*
-                    #block
-                };
+                let #body = move || #arrow #body_block;
                 match #found {
                     ::memo::__private::LocalLookup::Hit(#value) => #value,
                     ::memo::__private::LocalLookup::Miss(#miss) => {
@@ -351,10 +353,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                     ::core::result::Result::Err(#miss) => {
                         let #value = ::memo::__private::computing::<#ret, _>(
                             ::memo::__private::mark(&#miss),
-                            async move {
-                                #(#rebind)*
-                                #block
-                            },
+                            async move #body_block,
                         )
                         .await;
                         #finish
@@ -380,10 +379,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#miss) => {
                     #[allow(clippy::redundant_closure_call)]
-                    let #value = (move || #arrow {
-                        #(#rebind)*
-                        #block
-                    })();
+                    let #value = (move || #arrow #body_block)();
                     #finish
                 }
             }

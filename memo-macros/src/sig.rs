@@ -60,20 +60,31 @@ pub fn analyse(sig: &Signature, options: &Options, errors: &mut Vec<Error>) -> V
                         ));
                     }
                 }
-                let (name, rebind) = match &*pat_type.pat {
+                let generated = || format_ident!("__memo_arg{}", i, span = Span::mixed_site());
+                let (name, rebind, ignored) = match &*pat_type.pat {
+                    // `_x` says "unused": the key uses it, so it is bound to a
+                    // name of ours (clippy's `used_underscore_binding`), and the
+                    // body gets it back as `_x`.
+                    Pat::Ident(ident) if ident.ident.to_string().starts_with('_') => {
+                        (generated(), Some((*pat_type.pat).clone()), ignore.contains(&ident.ident))
+                    }
                     Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
                         let rebind = ident.mutability.is_some().then(|| (*pat_type.pat).clone());
-                        (ident.ident.clone(), rebind)
+                        (ident.ident.clone(), rebind, ignore.contains(&ident.ident))
                     }
-                    pat => (format_ident!("__memo_arg{}", i, span = Span::mixed_site()), Some(pat.clone())),
+                    pat => (generated(), Some(pat.clone()), false),
                 };
-                Arg { ignored: ignore.contains(&name), span: pat_type.pat.span(), ty, name, rebind }
+                Arg { ignored, span: pat_type.pat.span(), ty, name, rebind }
             }
         };
         args.push(arg);
     }
     for ignored in ignore {
-        if !args.iter().any(|arg| arg.name == *ignored) {
+        let named = |arg: &Arg| match &arg.rebind {
+            Some(Pat::Ident(ident)) => ident.ident == *ignored,
+            _ => arg.name == *ignored,
+        };
+        if !args.iter().any(named) {
             errors.push(Error::new(
                 ignored.span(),
                 format!("`ignore` names `{ignored}`, which is not an argument of this function (arguments bound by a pattern cannot be named)"),
