@@ -9,7 +9,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use common::{OwnServer, raw, server_env, silent_server};
+use common::{OwnServer, Wrapper, raw, run, server_env, silent_server};
 use memo::{Cache, Memcached, Store, memoize};
 
 fn servers() -> Vec<String> {
@@ -21,6 +21,11 @@ fn servers() -> Vec<String> {
 fn store<K, V>(namespace: &str) -> Memcached<K, V> {
     let run = std::process::id();
     Memcached::new(servers()).namespace(format!("tests::memcached::{namespace}")).version(run)
+}
+
+/// A store of the test servers named after its function, fresh for this run.
+fn named<K, V>() -> Memcached<K, V> {
+    Memcached::new(servers()).version(run())
 }
 
 static CALLS: AtomicUsize = AtomicUsize::new(0);
@@ -120,6 +125,7 @@ fn a_server_killed_mid_run_is_a_miss_and_the_cache_recovers() {
     let Some(mut server) = OwnServer::memcached() else { return };
     let cache = Cache::new(
         Memcached::<u64, u64>::new([server.addr()])
+            .namespace("tests::memcached::killed")
             .timeout(Duration::from_millis(30))
             .retry_after(Duration::from_millis(100)),
     );
@@ -140,7 +146,8 @@ fn a_server_killed_mid_run_is_a_miss_and_the_cache_recovers() {
 
 #[test]
 fn a_server_that_never_answers_is_a_miss_after_the_timeout() {
-    let cache = Cache::new(Memcached::<u64, u64>::new([silent_server()]).timeout(Duration::from_millis(30)));
+    let store = Memcached::<u64, u64>::new([silent_server()]).namespace("tests::memcached::silent");
+    let cache = Cache::new(store.timeout(Duration::from_millis(30)));
     let start = Instant::now();
     assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
     assert!(start.elapsed() < Duration::from_secs(2));
@@ -171,4 +178,99 @@ fn a_garbage_value_is_a_miss_and_is_replaced() {
     assert_eq!(cache.get_or_insert_with(&7, || String::from("seven")), "seven");
     assert_eq!(cache.info().store_errors, 1);
     assert_eq!(cache.get_or_insert_with(&7, || unreachable!()), "seven");
+}
+
+// Two functions of one name in one module: methods of two `impl` blocks.
+struct Dogs;
+struct Cats;
+
+impl Dogs {
+    #[memoize(store = named())]
+    fn sound(n: u64) -> String {
+        format!("woof {n}")
+    }
+}
+
+impl Cats {
+    #[memoize(store = named())]
+    fn sound(n: u64) -> String {
+        format!("meow {n}")
+    }
+}
+
+#[test]
+fn same_named_methods_of_two_impl_blocks_do_not_share_entries() {
+    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
+    assert_eq!(Cats::sound(1), "meow 1");
+    assert_eq!(Dogs::sound(1), "woof 1");
+    assert_eq!(Cats::sound(1), "meow 1");
+    assert_eq!(Dogs::sound(1), "woof 1");
+    for info in [Dogs::sound_cache().info(), Cats::sound_cache().info()] {
+        assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0), "{info}");
+    }
+}
+
+fn first(x: u64) -> u64 {
+    #[memoize(store = named())]
+    fn helper(x: u64) -> u64 {
+        x * 10
+    }
+    helper(x)
+}
+
+fn second(x: u64) -> u64 {
+    #[memoize(store = named())]
+    fn helper(x: u64) -> u64 {
+        x * 20
+    }
+    helper(x)
+}
+
+#[test]
+fn same_named_nested_functions_do_not_share_entries() {
+    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
+    assert_eq!(first(3), 30);
+    assert_eq!(second(3), 60);
+    assert_eq!(first(3), 30);
+    assert_eq!(second(3), 60);
+}
+
+#[memoize(store = named())]
+fn size_times<T: 'static>(x: u64) -> u64 {
+    x * std::mem::size_of::<T>() as u64
+}
+
+#[test]
+fn two_instantiations_of_a_generic_function_do_not_share_entries() {
+    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
+    assert_eq!(size_times::<u8>(2), 2);
+    assert_eq!(size_times::<u64>(2), 16);
+    assert_eq!(size_times::<u8>(2), 2);
+    assert_eq!(size_times::<u64>(2), 16);
+    assert_eq!(size_times_cache().info().store_errors, 0);
+}
+
+static WRAPPED: AtomicUsize = AtomicUsize::new(0);
+
+#[memoize(store = Wrapper(Memcached::new(servers())))]
+fn wrapped_a(x: u64) -> u64 {
+    WRAPPED.fetch_add(1, SeqCst);
+    x + 1000
+}
+
+#[memoize(store = Wrapper(Memcached::new(servers())))]
+fn wrapped_b(x: u64) -> u64 {
+    WRAPPED.fetch_add(1, SeqCst);
+    x + 2000
+}
+
+#[test]
+fn an_unnamed_store_inside_a_wrapper_refuses_and_the_function_computes() {
+    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
+    assert_eq!(wrapped_a(1), 1001);
+    assert_eq!(wrapped_b(1), 2001);
+    assert_eq!(wrapped_b(1), 2001);
+    assert_eq!(WRAPPED.load(SeqCst), 3, "nothing is shared, nothing is kept");
+    let info = wrapped_b_cache().info();
+    assert_eq!((info.hits, info.store_errors), (0, 4), "two lookups and two inserts refused: {info}");
 }

@@ -10,7 +10,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use common::{OwnServer, host_port, raw, resp_set, server_env, silent_server};
+use common::{OwnServer, Wrapper, host_port, raw, resp_set, run, server_env, silent_server};
 use memo::{Exact, Redis, Store, memoize};
 
 fn url() -> String {
@@ -21,7 +21,7 @@ fn url() -> String {
 /// function's handle clears only the caches this process has made).
 fn wipe<K, V>(store: Redis<K, V>, namespace: &str)
 where
-    K: serde::Serialize + std::hash::Hash + Eq + Clone + Send,
+    K: serde::Serialize + serde::de::DeserializeOwned + std::hash::Hash + Eq + Clone + Send,
     V: memo::Payload + Send,
 {
     store.namespace(namespace).clear().unwrap();
@@ -29,7 +29,9 @@ where
 
 static SQUARES: AtomicUsize = AtomicUsize::new(0);
 
-#[memoize(store = Redis::new(&url()))]
+// Named after the function (its module path, name and instantiation), in a
+// version of this run's own.
+#[memoize(store = Redis::new(&url()).version(run()))]
 fn square(x: u64) -> u64 {
     SQUARES.fetch_add(1, SeqCst);
     x * x
@@ -37,9 +39,7 @@ fn square(x: u64) -> u64 {
 
 #[test]
 fn values_are_kept_on_the_server() {
-    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
-    // The namespace of a function is its module path and name.
-    wipe(Redis::<u64, u64>::new(&url), "redis::square");
+    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
     assert_eq!(square(12), 144);
     assert_eq!(square(12), 144);
     assert_eq!(SQUARES.load(SeqCst), 1);
@@ -58,6 +58,15 @@ fn shared_between_processes(name: &str, n: u32) -> String {
     format!("{name}-{}", n * 2)
 }
 
+static SHARED_BY_NAME: AtomicUsize = AtomicUsize::new(0);
+
+// Named after the function: one name in every process of this build.
+#[memoize(store = Redis::new(&url()).version(run()))]
+fn shared_by_name(n: u32) -> u32 {
+    SHARED_BY_NAME.fetch_add(1, SeqCst);
+    n * 3
+}
+
 /// Run by `two_processes_share_one_cache` in a process of its own.
 #[test]
 fn child_process_computes() {
@@ -66,6 +75,8 @@ fn child_process_computes() {
     }
     assert_eq!(shared_between_processes("child", 21), "child-42");
     assert_eq!(SHARED.load(SeqCst), 1, "the child computes");
+    assert_eq!(shared_by_name(5), 15);
+    assert_eq!(SHARED_BY_NAME.load(SeqCst), 1, "the child computes");
 }
 
 #[test]
@@ -75,6 +86,7 @@ fn two_processes_share_one_cache() {
     let status = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_process_computes", "--nocapture"])
         .env("MEMO_TEST_CHILD", "1")
+        .env("MEMO_TEST_RUN", run().to_string())
         .status()
         .unwrap();
     assert!(status.success());
@@ -82,6 +94,8 @@ fn two_processes_share_one_cache() {
     assert_eq!(shared_between_processes("child", 21), "child-42");
     assert_eq!(SHARED.load(SeqCst), 0);
     assert_eq!(shared_between_processes_cache().info().hits, 1);
+    assert_eq!(shared_by_name(5), 15);
+    assert_eq!(SHARED_BY_NAME.load(SeqCst), 0, "a function's own namespace is the same in both processes");
 }
 
 #[memoize(store = Redis::new(&url()).namespace("tests::redis::expiring"), ttl = Duration::from_millis(300))]
@@ -149,7 +163,8 @@ fn a_server_killed_mid_run_is_a_miss_and_the_cache_recovers() {
 #[test]
 fn a_server_that_never_answers_is_a_miss_after_the_timeout() {
     let silent = silent_server();
-    let cache = memo::Cache::new(Redis::<u64, u64>::new(&silent).timeout(Duration::from_millis(30)));
+    let store = Redis::<u64, u64>::new(&silent).namespace("tests::redis::silent");
+    let cache = memo::Cache::new(store.timeout(Duration::from_millis(30)));
     let start = Instant::now();
     assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
     assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
@@ -161,7 +176,7 @@ fn a_server_that_never_answers_is_a_miss_after_the_timeout() {
 
 #[test]
 fn an_address_that_cannot_be_read_is_a_miss() {
-    let cache = memo::Cache::new(Redis::<u64, u64>::new("redis://host:port:junk/x"));
+    let cache = memo::Cache::new(Redis::<u64, u64>::new("redis://host:port:junk/x").namespace("tests::junk"));
     assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
     assert_eq!(cache.info().store_errors, 2, "the lookup and the insert");
 }
@@ -194,7 +209,7 @@ fn a_value_of_another_type_is_a_miss() {
 
 #[test]
 fn keys_are_short_and_plain_whatever_the_arguments() {
-    let store: Redis<(String, Vec<u8>), u8> = Redis::new("127.0.0.1:1");
+    let store: Redis<(String, Vec<u8>), u8> = Redis::new("127.0.0.1:1").namespace("tests::redis::keys");
     for text in ["", "with spaces", "new\nline\r\n", "\u{0}nul", &"long ".repeat(10_000), "ünïcödé 🦀"]
     {
         let key = store.key_of(&(text.to_owned(), text.as_bytes().to_vec())).unwrap();
@@ -208,7 +223,7 @@ fn keys_are_short_and_plain_whatever_the_arguments() {
 
 static CLUSTERED: AtomicUsize = AtomicUsize::new(0);
 
-#[memoize(store = Redis::cluster(std::env::var("MEMO_TEST_REDIS_CLUSTER").unwrap_or_default().split(',')))]
+#[memoize(store = Redis::cluster(std::env::var("MEMO_TEST_REDIS_CLUSTER").unwrap_or_default().split(',')).version(run()))]
 fn clustered(x: u64) -> String {
     CLUSTERED.fetch_add(1, SeqCst);
     format!("value {x}")
@@ -217,7 +232,6 @@ fn clustered(x: u64) -> String {
 #[test]
 fn a_redis_cluster_spreads_and_finds_keys() {
     let Some(nodes) = server_env("MEMO_TEST_REDIS_CLUSTER") else { return };
-    wipe(Redis::<u64, String>::cluster(nodes.split(',')), "redis::clustered");
     for x in 0..200 {
         assert_eq!(clustered(x), format!("value {x}"));
     }
@@ -373,4 +387,131 @@ fn a_codec_of_ones_own() {
     let default = memo::Cache::new(Redis::<u64, String>::new(&url).namespace("tests::redis::codec"));
     assert_eq!(default.get_or_insert_with(&1, || String::from("one")), "one");
     assert_eq!(default.info().store_errors, 1);
+}
+
+// Two functions of one name in one module: methods of two `impl` blocks.
+struct Users;
+struct Orders;
+
+impl Users {
+    #[memoize(store = Redis::new(&url()).version(run()))]
+    fn describe(id: u64) -> String {
+        format!("user {id}")
+    }
+}
+
+impl Orders {
+    #[memoize(store = Redis::new(&url()).version(run()))]
+    fn describe(id: u64) -> String {
+        format!("order {id}")
+    }
+}
+
+#[test]
+fn same_named_methods_of_two_impl_blocks_do_not_share_entries() {
+    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    assert_eq!(Users::describe(1), "user 1");
+    assert_eq!(Orders::describe(1), "order 1");
+    assert_eq!(Users::describe(1), "user 1");
+    assert_eq!(Orders::describe(1), "order 1");
+    for info in [Users::describe_cache().info(), Orders::describe_cache().info()] {
+        assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0), "{info}");
+    }
+}
+
+// Two nested functions of one name in one module.
+fn plus_one(x: u64) -> u64 {
+    #[memoize(store = Redis::new(&url()).version(run()))]
+    fn helper(x: u64) -> u64 {
+        x + 1
+    }
+    helper(x)
+}
+
+fn plus_two(x: u64) -> u64 {
+    #[memoize(store = Redis::new(&url()).version(run()))]
+    fn helper(x: u64) -> u64 {
+        x + 2
+    }
+    helper(x)
+}
+
+#[test]
+fn same_named_nested_functions_do_not_share_entries() {
+    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    assert_eq!(plus_one(10), 11);
+    assert_eq!(plus_two(10), 12);
+    assert_eq!(plus_one(10), 11);
+    assert_eq!(plus_two(10), 12);
+}
+
+trait Scale {
+    const FACTOR: u64;
+}
+struct Double;
+struct Triple;
+impl Scale for Double {
+    const FACTOR: u64 = 2;
+}
+impl Scale for Triple {
+    const FACTOR: u64 = 3;
+}
+
+// Two instantiations of equal key and value types.
+#[memoize(store = Redis::new(&url()).version(run()))]
+fn scaled<S: Scale + 'static>(x: u64) -> u64 {
+    x * S::FACTOR
+}
+
+#[test]
+fn two_instantiations_of_a_generic_function_do_not_share_entries() {
+    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    assert_eq!(scaled::<Double>(5), 10);
+    assert_eq!(scaled::<Triple>(5), 15);
+    assert_eq!(scaled::<Double>(5), 10);
+    assert_eq!(scaled::<Triple>(5), 15);
+    assert_eq!(scaled_cache().info().store_errors, 0);
+}
+
+static WRAPPED: AtomicUsize = AtomicUsize::new(0);
+
+// A store of the user's that does not forward the hook: the stores inside
+// cannot be named after their function.
+#[memoize(store = Wrapper(Redis::new(&url())))]
+fn wrapped_a(x: u64) -> u64 {
+    WRAPPED.fetch_add(1, SeqCst);
+    x + 1000
+}
+
+#[memoize(store = Wrapper(Redis::new(&url())))]
+fn wrapped_b(x: u64) -> u64 {
+    WRAPPED.fetch_add(1, SeqCst);
+    x + 2000
+}
+
+#[test]
+fn an_unnamed_store_inside_a_wrapper_refuses_and_the_function_computes() {
+    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    assert_eq!(wrapped_a(1), 1001);
+    assert_eq!(wrapped_b(1), 2001);
+    assert_eq!(wrapped_a(1), 1001);
+    assert_eq!(WRAPPED.load(SeqCst), 3, "nothing is shared, nothing is kept");
+    let info = wrapped_a_cache().info();
+    assert_eq!((info.hits, info.store_errors), (0, 4), "two lookups and two inserts refused: {info}");
+    // A store made by hand is unnamed too, and says what to write.
+    let error = Redis::<u64, u64>::new(&url()).key_of(&1).unwrap_err().to_string();
+    assert!(error.contains(".namespace(") && error.contains("__bind"), "{error}");
+}
+
+// `Tiered` forwards the hook to both tiers.
+#[memoize(store = memo::Tiered::new(memo::Unbounded::new(), Redis::new(&url()).version(run())))]
+fn tiered_and_named(x: u64) -> u64 {
+    x + 7
+}
+
+#[test]
+fn a_tiered_store_names_its_far_tier_after_the_function() {
+    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    assert_eq!(tiered_and_named(1), 8);
+    assert_eq!(tiered_and_named_cache().info().store_errors, 0);
 }

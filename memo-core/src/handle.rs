@@ -302,7 +302,7 @@ impl CacheHandle {
         // The store is made outside the lock: `make` is the user's code.
         let mut fresh = Box::new(make());
         fresh.name = self.name;
-        fresh.bind(self.module, self.name);
+        fresh.bind(self.module, self.name, instance);
         let mut all = self.all.write();
         if let Some(cache) = find(&all) {
             return cache;

@@ -1,5 +1,6 @@
 //! The [`Store`] trait: where a cache keeps its entries.
 
+use core::any::TypeId;
 use core::fmt;
 use std::error::Error;
 
@@ -218,11 +219,18 @@ pub trait Store<K, V>: Send + Sync {
     }
 
     /// Called once, when `#[memoize]` makes the cache of a function, with the
-    /// function's module path and name: a shared store names its entries
-    /// after them, so that two functions never share entries.
+    /// function's module path, its name, and the `TypeId` that names its
+    /// item and instantiation (see
+    /// [`instance_of`](crate::__private::instance_of)): a shared store names
+    /// its entries after them, so that two functions, or two instantiations
+    /// of one, never share entries. A store that wraps another forwards it.
+    ///
+    /// Hidden, and due to be replaced: a shared store must not depend on it
+    /// alone, since a wrapper can fail to forward it; one that is never bound
+    /// and was given no namespace refuses to work.
     #[doc(hidden)]
-    fn __bind(&mut self, module: &'static str, function: &'static str) {
-        let _ = (module, function);
+    fn __bind(&mut self, module: &'static str, function: &'static str, instance: TypeId) {
+        let _ = (module, function, instance);
     }
 
     /// What the store knows of itself: `maxsize`, `currsize`, and, if it

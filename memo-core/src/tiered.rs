@@ -1,5 +1,6 @@
 //! [`Tiered`]: an in-process store in front of a shared one.
 
+use core::any::TypeId;
 use core::hash::Hash;
 
 use crate::expiry::Found;
@@ -144,8 +145,9 @@ where
 
     const BLOCKING: bool = N::BLOCKING || F::BLOCKING;
 
-    fn __bind(&mut self, module: &'static str, function: &'static str) {
-        self.near.__bind(module, function);
-        self.far.__bind(module, function);
+    /// Both tiers serve the function: either may be a shared store.
+    fn __bind(&mut self, module: &'static str, function: &'static str, instance: TypeId) {
+        self.near.__bind(module, function, instance);
+        self.far.__bind(module, function, instance);
     }
 }

@@ -143,3 +143,44 @@ pub fn resp_set(key: &str, value: &[u8]) -> Vec<u8> {
 pub fn host_port(url: &str) -> String {
     url.trim_start_matches("redis://").trim_end_matches('/').to_owned()
 }
+
+/// A version of this run's own for stores named after their function, so
+/// that entries left by earlier runs on the same servers are never read
+/// (there is no clearing the namespace of a function before its first call).
+/// A child process gets its parent's through `MEMO_TEST_RUN`.
+pub fn run() -> u32 {
+    std::env::var("MEMO_TEST_RUN").ok().and_then(|run| run.parse().ok()).unwrap_or_else(std::process::id)
+}
+
+/// A store of the user's around another, as a user would write one: it
+/// forwards every operation, but not the hidden hook by which `#[memoize]`
+/// tells a store its function.
+pub struct Wrapper<S>(pub S);
+
+impl<K, V, S: memo::Store<K, V>> memo::Store<K, V> for Wrapper<S> {
+    fn get<Q>(&self, key: &Q) -> Result<Option<V>, memo::StoreError>
+    where
+        Q: memo::KeyView<Owned = K> + ?Sized,
+    {
+        self.0.get(key)
+    }
+
+    fn insert(&self, key: K, value: V) -> Result<(), memo::StoreError> {
+        self.0.insert(key, value)
+    }
+
+    fn remove<Q>(&self, key: &Q) -> Result<bool, memo::StoreError>
+    where
+        Q: memo::KeyView<Owned = K> + ?Sized,
+    {
+        self.0.remove(key)
+    }
+
+    fn clear(&self) -> Result<(), memo::StoreError> {
+        self.0.clear()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}

@@ -1,6 +1,7 @@
 //! [`Cache`]: one store with its statistics, and the call path of a memoized
 //! function.
 
+use core::any::TypeId;
 use core::fmt;
 use core::hash::Hash;
 use core::marker::PhantomData;
@@ -115,12 +116,13 @@ impl<K, V, S> Cache<K, V, S> {
         &self.store
     }
 
-    /// Tells the store which function it serves (see [`Store::__bind`]).
-    pub(crate) fn bind(&mut self, module: &'static str, function: &'static str)
+    /// Tells the store which function, and which instantiation of it, it
+    /// serves (see [`Store::__bind`]).
+    pub(crate) fn bind(&mut self, module: &'static str, function: &'static str, instance: TypeId)
     where
         S: Store<K, V>,
     {
-        self.store.__bind(module, function);
+        self.store.__bind(module, function, instance);
     }
 
     /// Counts a failure of the store (the call goes on without it) and logs it

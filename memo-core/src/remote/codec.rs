@@ -57,7 +57,7 @@ const HEADER: usize = 2 + 8 + 8;
 
 /// The fingerprint of `T`: a value stored by a build in which the function
 /// returned another type is a miss, not a wrong value.
-fn fingerprint<T>() -> [u8; 8] {
+pub(crate) fn fingerprint<T>() -> [u8; 8] {
     let hash = blake3::hash(type_name::<T>().as_bytes());
     let mut out = [0; 8];
     out.copy_from_slice(&hash.as_bytes()[..8]);

@@ -20,14 +20,16 @@ mod codec;
 mod digest;
 #[cfg(feature = "memcached")]
 mod memcached;
+mod namespace;
 #[cfg(feature = "redis")]
 mod redis;
 mod server;
 
-use core::any::type_name;
+use core::any::TypeId;
 use core::fmt;
 use core::hash::Hash;
 use core::marker::PhantomData;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -38,6 +40,9 @@ pub use memcached::MemcachedServers;
 #[cfg(feature = "redis")]
 pub use redis::RedisServer;
 pub use server::Timeouts;
+
+use codec::fingerprint;
+use namespace::{Function, Namespace, Naming, UNNAMED, hex};
 
 use crate::key::KeyView;
 use crate::store::{Store, StoreError};
@@ -75,13 +80,12 @@ pub struct Shared<B, K, V, C = MessagePack> {
     /// operation fails with that, and the function still runs.
     backend: Result<B, String>,
     codec: C,
-    /// The namespace and the key prefix, derived from what follows whenever
-    /// it changes (not on every operation).
-    namespace: Namespace,
-    /// The function's module path and name, told when its cache is made.
-    function: (&'static str, &'static str),
-    explicit: Option<String>,
-    version: u32,
+    /// What the namespace is made of: the function (told when its cache is
+    /// made) or the user's namespace, and the version.
+    naming: Naming,
+    /// The namespace, derived at the first operation after `naming` changed
+    /// (not on every operation); empty while the store is unnamed.
+    namespace: OnceLock<Namespace>,
     types: PhantomData<fn(K) -> V>,
 }
 
@@ -100,52 +104,13 @@ pub type Redis<K, V, C = MessagePack> = Shared<RedisServer, K, V, C>;
 #[cfg(feature = "memcached")]
 pub type Memcached<K, V, C = MessagePack> = Shared<MemcachedServers, K, V, C>;
 
-struct Namespace {
-    /// Hashed into every digest.
-    full: String,
-    /// Starts every key: `memo:<function>:<hash of full>:`.
-    prefix: String,
-}
-
-impl Namespace {
-    fn new(full: String, function: &str) -> Self {
-        let readable: String = function
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
-            .take(40)
-            .collect();
-        let hash = blake3::hash(full.as_bytes());
-        let prefix = format!("memo:{readable}:{}:", hex(&hash.as_bytes()[..8]));
-        Namespace { full, prefix }
-    }
-}
-
-/// The namespace of the function `(module, name)` with key type `K`, or of
-/// `explicit` if given, at `version`.
-fn namespace<K>((module, function): (&str, &str), explicit: Option<&str>, version: u32) -> Namespace {
-    let base = explicit.map_or_else(|| format!("{module}::{function}"), str::to_owned);
-    let name = explicit.map_or(function, |ns| ns.rsplit("::").next().unwrap_or(ns));
-    Namespace::new(format!("{base}@v{version}|{}", type_name::<K>()), name)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        use fmt::Write;
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
 impl<B: Backend, K, V> Shared<B, K, V> {
     fn over(backend: Result<B, StoreError>) -> Self {
-        let function = ("memo", "unnamed");
         Shared {
             backend: backend.map_err(|error| error.to_string()),
             codec: MessagePack,
-            namespace: namespace::<K>(function, None, 0),
-            function,
-            explicit: None,
-            version: 0,
+            naming: Naming::default(),
+            namespace: OnceLock::new(),
             types: PhantomData,
         }
     }
@@ -256,17 +221,21 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     /// old version are never read again (default 0).
     #[must_use]
     pub fn version(mut self, version: u32) -> Self {
-        self.version = version;
-        self.renamed()
+        self.naming.version = version;
+        self.namespace = OnceLock::new();
+        self
     }
 
-    /// The namespace, instead of the function's module path and name: two
-    /// functions (in two programs, say) that give the same namespace share
-    /// entries.
+    /// The namespace, instead of the function's own (its module path, name
+    /// and instantiation in this build): stores that give the same namespace,
+    /// version and key type share entries, in any function of any program.
+    /// Also what a store needs that `#[memoize]` cannot name: one made by
+    /// hand for a [`Cache`](crate::Cache), or one inside a store of your own.
     #[must_use]
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.explicit = Some(namespace.into());
-        self.renamed()
+        self.naming.explicit = Some(namespace.into());
+        self.namespace = OnceLock::new();
+        self
     }
 
     /// Encodes values with `codec` instead of MessagePack.
@@ -275,18 +244,19 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
         Shared {
             backend: self.backend,
             codec,
+            naming: self.naming,
             namespace: self.namespace,
-            function: self.function,
-            explicit: self.explicit,
-            version: self.version,
             types: PhantomData,
         }
     }
 
-    /// Derives the namespace again after what it is made of changed.
-    fn renamed(mut self) -> Self {
-        self.namespace = namespace::<K>(self.function, self.explicit.as_deref(), self.version);
-        self
+    /// The namespace, or why there is none.
+    fn named(&self) -> Result<&Namespace, StoreError> {
+        if let Some(namespace) = self.namespace.get() {
+            return Ok(namespace);
+        }
+        let namespace = self.naming.derive(&fingerprint::<K>()).ok_or_else(|| StoreError::new(UNNAMED))?;
+        Ok(self.namespace.get_or_init(|| namespace))
     }
 
     /// The server key of the entry for `key`.
@@ -298,8 +268,9 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     where
         K: Serialize,
     {
-        let digest = digest::digest(self.namespace.full.as_bytes(), key).map_err(StoreError::new)?;
-        Ok(format!("{}{}", self.namespace.prefix, hex(&digest)))
+        let namespace = self.named()?;
+        let digest = digest::digest(&namespace.hash, key).map_err(StoreError::new)?;
+        Ok(format!("{}{}", namespace.prefix, hex(&digest)))
     }
 
     /// The server, or why there is none.
@@ -310,10 +281,7 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
 
 impl<B, K, V, C> fmt::Debug for Shared<B, K, V, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("namespace", &self.namespace.full)
-            .field("version", &self.version)
-            .finish_non_exhaustive()
+        f.debug_struct("Shared").field("naming", &self.naming).finish_non_exhaustive()
     }
 }
 
@@ -354,7 +322,7 @@ where
     }
 
     fn clear(&self) -> Result<(), StoreError> {
-        self.server()?.clear(&self.namespace.prefix)
+        self.server()?.clear(&self.named()?.prefix)
     }
 
     /// Unknown: the server holds entries of every process. 0.
@@ -364,8 +332,8 @@ where
 
     const BLOCKING: bool = true;
 
-    fn __bind(&mut self, module: &'static str, function: &'static str) {
-        self.function = (module, function);
-        self.namespace = namespace::<K>(self.function, self.explicit.as_deref(), self.version);
+    fn __bind(&mut self, module: &'static str, name: &'static str, instance: TypeId) {
+        self.naming.function = Some(Function { module, name, instance });
+        self.namespace = OnceLock::new();
     }
 }
