@@ -274,3 +274,59 @@ fn an_unnamed_store_inside_a_wrapper_refuses_and_the_function_computes() {
     let info = wrapped_b_cache().info();
     assert_eq!((info.hits, info.store_errors), (0, 4), "two lookups and two inserts refused: {info}");
 }
+
+/// An argument whose `Serialize` writes both variants alike.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Id {
+    User(u64),
+    Order(u64),
+}
+
+#[memoize(store = named())]
+fn label(id: Id) -> String {
+    match id {
+        Id::User(n) => format!("user {n}"),
+        Id::Order(n) => format!("order {n}"),
+    }
+}
+
+#[test]
+fn an_untagged_enum_key_never_gets_another_variants_value() {
+    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
+    assert_eq!(label(Id::User(1)), "user 1");
+    assert_eq!(label(Id::Order(1)), "order 1");
+    assert_eq!(label(Id::Order(1)), "order 1");
+    // `Order(1)` decodes back as `User(1)`: it has no exact encoding, and
+    // never reaches the server (two lookups, two inserts refused).
+    assert_eq!(label_cache().info().store_errors, 4);
+    assert_eq!(label(Id::User(1)), "user 1");
+    assert_eq!(label_cache().info().hits, 1, "`User(1)` round-trips, and is shared");
+}
+
+/// An argument with a field that `Serialize` leaves out.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+struct Search {
+    text: String,
+    #[serde(skip)]
+    limit: u32,
+}
+
+#[memoize(store = named())]
+fn search(query: Search) -> String {
+    format!("{} results for {}", query.limit, query.text)
+}
+
+#[test]
+fn a_key_with_a_skipped_field_never_gets_the_value_of_another_limit() {
+    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
+    let query = |limit| Search { text: String::from("rust"), limit };
+    assert_eq!(search(query(10)), "10 results for rust");
+    assert_eq!(search(query(500)), "500 results for rust");
+    assert_eq!(search(query(10)), "10 results for rust");
+    assert_eq!(search_cache().info().store_errors, 6);
+    // At its default the field round-trips: that key is shared.
+    assert_eq!(search(query(0)), "0 results for rust");
+    assert_eq!(search(query(0)), "0 results for rust");
+    assert_eq!(search_cache().info().hits, 1);
+}

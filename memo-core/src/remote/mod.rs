@@ -33,6 +33,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 pub use codec::{Codec, MessagePack, Payload};
 #[cfg(feature = "memcached")]
@@ -63,8 +64,9 @@ pub trait Backend: Send + Sync {
 }
 
 /// A store on a cache server shared by many processes: [`Redis`] or
-/// [`Memcached`]. Keys `K` must be `Serialize` (for their digest), values `V`
-/// `Serialize + DeserializeOwned` (see [`Payload`]).
+/// [`Memcached`]. Keys `K` must be `Serialize + DeserializeOwned` (their
+/// encoding is decoded back and compared with the key, see
+/// [`key_of`](Shared::key_of)), values `V` too (see [`Payload`]).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -180,10 +182,10 @@ impl<K, V> Shared<MemcachedServers, K, V> {
     ///
     /// # Errors
     ///
-    /// If the key cannot be digested.
+    /// As for [`key_of`](Shared::key_of).
     pub fn server_of(&self, key: &K) -> Result<String, StoreError>
     where
-        K: Serialize,
+        K: Serialize + DeserializeOwned + PartialEq,
     {
         Ok(self.server()?.server_of(&self.key_of(key)?).to_owned())
     }
@@ -263,10 +265,13 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     ///
     /// # Errors
     ///
-    /// If the key cannot be digested (its `Serialize` fails).
+    /// If the store has no namespace (see [`namespace`](Self::namespace)), or
+    /// the key has no exact encoding: its `Serialize` fails, or what it writes
+    /// does not decode back to an equal key (`#[serde(untagged)]`,
+    /// `#[serde(skip)]`), so that it could be another key's.
     pub fn key_of(&self, key: &K) -> Result<String, StoreError>
     where
-        K: Serialize,
+        K: Serialize + DeserializeOwned + PartialEq,
     {
         let namespace = self.named()?;
         let digest = digest::digest(&namespace.hash, key).map_err(StoreError::new)?;
@@ -288,7 +293,7 @@ impl<B, K, V, C> fmt::Debug for Shared<B, K, V, C> {
 impl<B, K, V, C> Store<K, V> for Shared<B, K, V, C>
 where
     B: Backend,
-    K: Serialize + Hash + Eq + Clone + Send,
+    K: Serialize + DeserializeOwned + Hash + Eq + Clone + Send,
     V: Payload + Send,
     C: Codec,
 {
