@@ -330,3 +330,54 @@ fn a_key_with_a_skipped_field_never_gets_the_value_of_another_limit() {
     assert_eq!(search(query(0)), "0 results for rust");
     assert_eq!(search_cache().info().hits, 1);
 }
+
+/// Values of a function whose return type changed shape between two builds:
+/// one name and one `type_name`, other field types or another variant set.
+#[test]
+fn a_value_of_another_shape_is_a_miss() {
+    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
+    {
+        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
+        struct Reading {
+            value: u64,
+            unit: String,
+        }
+        let old = Cache::new(store::<u64, _>("shape"));
+        let reading = Reading { value: 5, unit: String::from("m") };
+        assert_eq!(old.get_or_insert_with(&1, || reading.clone()), reading);
+        assert_eq!(old.get_or_insert_with(&1, || unreachable!()), reading);
+    }
+    {
+        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
+        struct Reading {
+            value: i64,
+            unit: String,
+        }
+        let new = Cache::new(store::<u64, _>("shape"));
+        let reading = Reading { value: -5, unit: String::from("m") };
+        assert_eq!(new.get_or_insert_with(&1, || reading.clone()), reading, "not the old build's value");
+        assert_eq!(new.info().store_errors, 1);
+        assert_eq!(new.get_or_insert_with(&1, || unreachable!()), reading);
+    }
+    {
+        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
+        enum Plan {
+            Free,
+            Pro,
+        }
+        let old = Cache::new(store::<u64, _>("shape"));
+        assert_eq!(old.get_or_insert_with(&2, || Plan::Pro), Plan::Pro);
+    }
+    {
+        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
+        enum Plan {
+            Free,
+            Pro,
+            Team,
+        }
+        let new = Cache::new(store::<u64, _>("shape"));
+        assert_eq!(new.get_or_insert_with(&2, || Plan::Team), Plan::Team, "not the old build's value");
+        assert_eq!(new.info().store_errors, 1);
+        let _ = (Plan::Free, Plan::Pro);
+    }
+}

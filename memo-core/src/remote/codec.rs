@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::shape::fingerprint;
 use crate::clock;
 use crate::expiry::Expiring;
 use crate::store::StoreError;
@@ -52,17 +53,8 @@ impl Codec for MessagePack {
 
 /// The header of every stored value: a magic, the fingerprint of the value's
 /// type, and its deadline as Unix milliseconds (0: none).
-const MAGIC: &[u8; 2] = b"m1";
-const HEADER: usize = 2 + 8 + 8;
-
-/// The fingerprint of `T`: a value stored by a build in which the function
-/// returned another type is a miss, not a wrong value.
-pub(crate) fn fingerprint<T>() -> [u8; 8] {
-    let hash = blake3::hash(type_name::<T>().as_bytes());
-    let mut out = [0; 8];
-    out.copy_from_slice(&hash.as_bytes()[..8]);
-    out
-}
+const MAGIC: &[u8; 2] = b"m2";
+const HEADER: usize = 2 + 16 + 8;
 
 /// A value a shared store can keep: any `T: Serialize + DeserializeOwned`,
 /// and the [`Expiring`] values of functions with a `ttl`, whose deadline
@@ -78,10 +70,16 @@ pub trait Payload: Sized {
     fn __decode<C: Codec>(bytes: &[u8], codec: &C) -> Result<Self, StoreError>;
 }
 
-fn wrap<T: Serialize, C: Codec>(value: &T, deadline_ms: u64, codec: &C) -> Result<Vec<u8>, StoreError> {
+fn wrap<T: Serialize + DeserializeOwned, C: Codec>(
+    value: &T,
+    deadline_ms: u64,
+    codec: &C,
+) -> Result<Vec<u8>, StoreError> {
     let body = codec.encode(value)?;
     let mut out = Vec::with_capacity(HEADER + body.len());
     out.extend_from_slice(MAGIC);
+    // A value stored by a build in which the function returned a type of
+    // another shape is a miss, not a wrong value (see `shape`).
     out.extend_from_slice(&fingerprint::<T>());
     out.extend_from_slice(&deadline_ms.to_le_bytes());
     out.extend_from_slice(&body);
@@ -93,14 +91,14 @@ fn unwrap<T: DeserializeOwned, C: Codec>(bytes: &[u8], codec: &C) -> Result<(T, 
     if bytes.len() < HEADER || &bytes[..2] != MAGIC {
         return Err(StoreError::new("the stored value was not written by memo"));
     }
-    if bytes[2..10] != fingerprint::<T>() {
+    if bytes[2..18] != fingerprint::<T>() {
         return Err(StoreError::new(format!(
-            "the stored value is of another type than `{}` (written by another build?)",
+            "the stored value is not a `{}` of this shape (written by another build?)",
             type_name::<T>()
         )));
     }
     let mut deadline = [0; 8];
-    deadline.copy_from_slice(&bytes[10..HEADER]);
+    deadline.copy_from_slice(&bytes[18..HEADER]);
     Ok((codec.decode(&bytes[HEADER..])?, u64::from_le_bytes(deadline)))
 }
 

@@ -24,6 +24,7 @@ mod namespace;
 #[cfg(feature = "redis")]
 mod redis;
 mod server;
+mod shape;
 
 use core::any::TypeId;
 use core::fmt;
@@ -42,8 +43,8 @@ pub use memcached::MemcachedServers;
 pub use redis::RedisServer;
 pub use server::Timeouts;
 
-use codec::fingerprint;
 use namespace::{Function, Namespace, Naming, UNNAMED, hex};
+use shape::fingerprint;
 
 use crate::key::KeyView;
 use crate::store::{Store, StoreError};
@@ -253,7 +254,10 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     }
 
     /// The namespace, or why there is none.
-    fn named(&self) -> Result<&Namespace, StoreError> {
+    fn named(&self) -> Result<&Namespace, StoreError>
+    where
+        K: DeserializeOwned,
+    {
         if let Some(namespace) = self.namespace.get() {
             return Ok(namespace);
         }
