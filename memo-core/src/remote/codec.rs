@@ -15,10 +15,11 @@ use crate::store::StoreError;
 
 /// Turns values into bytes for a shared store and back.
 ///
-/// The default, [`MessagePack`], writes structs as maps of field names, so
-/// that a value written by an older build still decodes after fields were
-/// added with `#[serde(default)]` or reordered. Plug in another with
-/// [`Shared::codec`](crate::Shared::codec).
+/// The default, [`MessagePack`], writes structs as maps of field names.
+/// Plug in another with [`Shared::codec`](crate::Shared::codec). Whatever the
+/// codec, a stored value is read only by a type of the same shape (its
+/// fingerprint is in the header): after a field is added, renamed or
+/// reordered, values of the older build are misses.
 pub trait Codec: Send + Sync + 'static {
     /// The bytes of `value`.
     ///

@@ -3,13 +3,22 @@
 //! [`Shared`] store over a server of their kind.
 //!
 //! - Values are encoded by a [`Codec`] (MessagePack with named fields by
-//!   default) behind a header with the fingerprint of their type: a value
-//!   written by a build whose function returned another type is a miss.
-//! - Keys are `memo:<function>:<namespace>:<digest>`: the namespace is a hash
-//!   of the function's module path and name, a version you can bump, and the
-//!   key type; the digest is BLAKE3 over an unambiguous encoding of the
-//!   arguments (type-tagged and length-prefixed). At most 140 bytes, ASCII letters, digits, `_` and
-//!   `:` only, so memcached takes every key.
+//!   default) behind a header with the fingerprint of their type's shape as
+//!   serde sees it: a value written by a build whose function returned a type
+//!   of another shape is a miss.
+//! - Keys are `memo:<function>:<namespace>:<digest>`. The namespace is a hash
+//!   of the function (module path, name, and the `TypeId` of its item and
+//!   instantiation) or of the namespace you give, the version, and the
+//!   fingerprint of the key type. The digest is BLAKE3 over the namespace and
+//!   the key's encoding, used only if that encoding decodes back to an equal
+//!   key, so that two unequal keys never share an entry. At most 127 bytes,
+//!   ASCII letters, digits, `_` and `:` only, so memcached takes every key.
+//! - Same build: keys and fingerprints are the same in every process. Another
+//!   build, toolchain or platform may change them: a miss, never a wrong
+//!   value. [`Shared::namespace`] shares entries across builds, at your word.
+//! - A store that is not named after its function and has no namespace (made
+//!   by hand, or inside a store of your own that does not forward the hook)
+//!   refuses every operation.
 //! - A `ttl` becomes the server's expiry.
 //! - Failures are misses: every operation has a timeout (50 ms by default),
 //!   connecting is lazy, a failed server is left alone for a second and then
