@@ -3,7 +3,9 @@
 //!
 //! - `fib(n: u64)` over 1,000 warm keys, unbounded and at most 1,000 entries;
 //! - a function of a 32-byte and of a 1 KiB string, taken as `&str` and as
-//!   `String`, beside a hand-written map of `String` looked up by `&str`.
+//!   `String`, beside a hand-written map of `String` looked up by `&str`;
+//! - a generic function's hit, in its first instantiation and in its fourth
+//!   (found in the map of the others), over 1,000 warm keys.
 //!
 //! `cargo bench --bench hits`
 
@@ -127,10 +129,39 @@ fn string_hits(c: &mut Criterion) {
     }
 }
 
+trait Scale {
+    const K: u64;
+}
+struct S<const K: u64>;
+impl<const K: u64> Scale for S<K> {
+    const K: u64 = K;
+}
+
+/// A generic parameter that only the body uses: an instantiation each.
+#[memo::memoize]
+fn scaled<T: Scale>(n: u64) -> u64 {
+    n * T::K
+}
+
+fn generic_hits(c: &mut Criterion) {
+    for n in 0..KEYS {
+        scaled::<S<1>>(n);
+        scaled::<S<2>>(n);
+        scaled::<S<3>>(n);
+        scaled::<S<4>>(n);
+    }
+    let mut group = c.benchmark_group("generic u64 hit, unbounded");
+    let mut next = keys();
+    group.bench_function("memo, first instantiation", |b| b.iter(|| scaled::<S<1>>(black_box(next()))));
+    let mut next = keys();
+    group.bench_function("memo, fourth instantiation", |b| b.iter(|| scaled::<S<4>>(black_box(next()))));
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = peers::criterion();
-    targets = u64_hits, string_hits
+    targets = u64_hits, string_hits, generic_hits
 }
 
 criterion_main!(benches);

@@ -103,7 +103,10 @@ fn only_match(x: u32) -> u32 {
 
 #[memoize]
 fn only_block(x: u32) -> u32 {
-    { x + 1 }
+    {
+        let y = x + 1;
+        y * y
+    }
 }
 
 #[memoize]
@@ -129,6 +132,7 @@ fn only_unsafe_free_closure_call(x: u32) -> u32 {
     (|| x)()
 }
 
+#[cfg(feature = "async")]
 #[memoize]
 async fn only_async(x: u32) -> u32 {
     x * 2
@@ -154,12 +158,13 @@ fn one_expression_bodies_run() {
     assert_eq!(only_method(2), 6);
     assert_eq!(only_if(2), 2);
     assert_eq!(only_match(0), 1);
-    assert_eq!(only_block(2), 3);
+    assert_eq!(only_block(2), 9);
     assert_eq!(only_macro(2), "2");
     only_unit(1);
     assert_eq!(only_cast(2), 2);
     assert_eq!(only_tuple(2), (2, 2));
     assert_eq!(only_unsafe_free_closure_call(2), 2);
+    #[cfg(feature = "async")]
     assert_eq!(futures_executor::block_on(only_async(2)), 4);
     assert_eq!(only_local(2), 4);
     assert_eq!(only_expiring(2), 4);

@@ -37,7 +37,7 @@ mod tiered;
 mod unbounded;
 
 #[doc(hidden)]
-#[path = "private.rs"]
+#[path = "private/mod.rs"]
 pub mod __private;
 
 pub use cache::{Cache, Miss};

@@ -89,6 +89,11 @@ use crate::key::KeyView;
 /// assert_eq!(square(3), 9);
 /// assert_eq!(square_cache().info().hits, 1);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a store of `{K}` keys and `{V}` values",
+    label = "not a `Store<{K}, {V}>`",
+    note = "the store of `store = ...` keeps the function's keys (its arguments, or the value of `key = ...`) and return values"
+)]
 pub trait Store<K, V>: Send + Sync {
     /// Returns a clone of the value stored for `key`, or `None`.
     ///

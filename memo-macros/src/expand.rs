@@ -168,7 +168,6 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
     let miss = mixed("__memo_miss");
     let make = mixed("__memo_make");
     let found = mixed("__memo_found");
-    let body = mixed("__memo_body");
     let local = options.thread_scope.is_some();
     // A thread's own cache needs no `Send`.
     let checked = |name: &str| if local { format!("local_{name}") } else { name.to_owned() };
@@ -194,7 +193,10 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         }
     };
     let (let_key, parts) = if let Some(expr) = &options.key {
-        (quote!(let #key = #expr;), vec![quote!(::memo::__private::ByVal(&#key))])
+        // The check is the call that makes the key, spanned at the expression.
+        let check = syn::Ident::new(&checked("key"), expr.span());
+        let check = quote_spanned!(expr.span()=> ::memo::__private::#check);
+        (quote!(let #key = #check(#expr);), vec![quote!(::memo::__private::ByVal(&#key))])
     } else {
         let keyed = args.iter().filter(|arg| !arg.ignored);
         let parts = keyed.map(|arg| {
@@ -282,17 +284,53 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         if sig.asyncness.is_some() { "_async" } else { "" }
     );
     let (lookup_fn, finish_fn) = (format_ident!("lookup{suffix}"), format_ident!("finish{suffix}"));
-    let lookup = quote!(::memo::__private::#lookup_fn);
+    // The lookups, chosen by the key's view and the value type: those of the
+    // cache, or, where a check above failed, ones that always miss, so that
+    // the check's error is the only one (see `__private::select`).
+    let lookups = mixed("__memo_lookups");
+    let select = if local {
+        quote! {
+            let #lookups = {
+                use ::memo::__private::{ToCache as _, ToPlain as _};
+                (&::memo::__private::Probe::<_, #ret, ::memo::__private::Local, _>::of(&#view, &())).select()
+            };
+        }
+    } else {
+        // A store of other types than the function's is reported once, at
+        // the store's expression.
+        let store_span = options.store.as_ref().map_or_else(Span::call_site, Spanned::span);
+        let probe = mixed("__memo_probe");
+        let check = quote_spanned!(store_span=> (&#probe).store_check().check(););
+        quote! {
+            let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
+            let #lookups = {
+                use ::memo::__private::{ToCache as _, ToNoStoreCheck as _, ToPlain as _, ToStoreCheck as _};
+                let #probe = ::memo::__private::Probe::<_, #ret, ::memo::__private::Shared, _>::of(&#view, &#make);
+                #check
+                (&#probe).select()
+            };
+        }
+    };
+    let lookup = quote!(#lookups.#lookup_fn);
+    let finish_trait = format_ident!(
+        "{}",
+        match (expiring, sig.asyncness.is_some()) {
+            (false, false) => "Finish",
+            (true, false) => "FinishExpiring",
+            (false, true) => "FinishAsync",
+            (true, true) => "FinishExpiringAsync",
+        }
+    );
     let finish = if expiring {
         quote! {
             let #keeps = #keep;
             let #lives = #lifetime;
-            ::memo::__private::#finish_fn(#miss, #value, #lives, #keeps)
+            ::memo::__private::#finish_trait::#finish_fn(#miss, #value, #lives, #keeps)
         }
     } else {
         quote! {
             let #keeps = #keep;
-            ::memo::__private::#finish_fn(#miss, #value, #keeps)
+            ::memo::__private::#finish_trait::#finish_fn(#miss, #value, #keeps)
         }
     };
     let arrow = match &sig.output {
@@ -306,22 +344,20 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         #(#checks)*
         #let_key
         let #view = ::memo::__private::View((#(#parts,)*));
+        #select
     };
     if local {
         return quote! {
             #(#attrs)*
             #vis #outer {
                 #prelude
-                let #found = ::memo::__private::local_lookup::<_, #ret>(&#site, #instance, &#view);
-                let #body = move || #arrow #body_block;
-                match #found {
-                    ::memo::__private::LocalLookup::Hit(#value) => #value,
-                    ::memo::__private::LocalLookup::Miss(#miss) => {
-                        let #value = #body();
-                        let #keeps = #keep;
-                        if #keeps { #miss.complete(#value) } else { #miss.complete_uncached(#value) }
+                match #lookups.local_lookup(&#site, #instance, &#view) {
+                    ::core::result::Result::Ok(#value) => #value,
+                    ::core::result::Result::Err(#miss) => {
+                        #[allow(clippy::redundant_closure_call)]
+                        let #value = (move || #arrow #body_block)();
+                        #finish
                     }
-                    ::memo::__private::LocalLookup::Unavailable => #body(),
                 }
             }
         };
@@ -342,8 +378,8 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                 let #found = match {
                     #let_key
                     let #view = ::memo::__private::View((#(#parts,)*));
-                    let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
-                    #lookup::<_, #ret, _>(#site.handle(), #instance, #make, &#view)
+                    #select
+                    #lookup(#site.handle(), #instance, #make, &#view)
                 } {
                     ::core::result::Result::Ok(#value) => ::core::result::Result::Ok(#value),
                     ::core::result::Result::Err(#pending) => #pending.await,
@@ -352,7 +388,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                     ::core::result::Result::Ok(#value) => #value,
                     ::core::result::Result::Err(#miss) => {
                         let #value = ::memo::__private::computing::<#ret, _>(
-                            ::memo::__private::mark(&#miss),
+                            ::memo::__private::Computes::mark(&#miss),
                             async move #body_block,
                         )
                         .await;
@@ -374,8 +410,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         #(#attrs)*
         #vis #outer {
             #prelude
-            let #make = || ::memo::Cache::new(#store).single_flight(#single_flight) #sweep;
-            match #lookup::<_, #ret, _>(#site.handle(), #instance, #make, &#view) {
+            match #lookup(#site.handle(), #instance, #make, &#view) {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(#miss) => {
                     #[allow(clippy::redundant_closure_call)]

@@ -9,8 +9,16 @@ use crate::key::KeyView;
 pub use crate::key::{ByRef, ByVal, View};
 pub use crate::local::{LocalLookup, LocalSite, lookup as local_lookup};
 pub use crate::site::{Place, Site};
+
+mod select;
 use crate::store::Store;
 use crate::{Cache, CacheHandle, Expiring, Miss};
+pub use select::{
+    Cached, Finish, FinishExpiring, Local, NoLocalMiss, NoMiss, NoStoreCheck, Plain, Probe, Shared, StoreOf,
+    ToCache, ToNoStoreCheck, ToPlain, ToStoreCheck,
+};
+#[cfg(feature = "async")]
+pub use select::{Computes, FinishAsync, FinishExpiringAsync, NoPending};
 
 /// Looks the call's view up in the function's cache (made by `make` on the
 /// first call of each instantiation). A thread that waited for another's
@@ -132,12 +140,6 @@ where
 {
     let (entry, keep) = expiring_entry(value, lifetime, keep);
     finish_async(miss, entry, keep).value
-}
-
-/// The claim that a miss computes, for [`computing`].
-#[cfg(feature = "async")]
-pub fn mark<K, V, S>(miss: &Miss<'_, K, V, S>) -> Option<crate::flight::Mark> {
-    miss.mark()
 }
 
 /// Awaits the body of a memoized `async fn`, an async block whose output is
@@ -265,9 +267,14 @@ pub fn instance_of<F: ?Sized>(marker: &F) -> TypeId {
 
 // The traits below turn "this argument cannot be a key" into an error on the
 // argument itself, in words, rather than on the macro's internals: the macro
-// calls the check functions at the end with each argument's type, spanned at
-// the argument. (rustc still goes on to report the same fault through the
-// internals that use the argument; the first error is the one that explains.)
+// calls the check functions first with each argument's type, spanned at the
+// argument. The internals are reached through `select::Probe`, which leads to
+// them only when every check below passes, so a fault is reported once, here.
+//
+// Each check is what `select::ToCache` asks of the key's view and the value,
+// but for `'static` (see below): a type that passes every check is cached,
+// never silently computed. (Lifetimes do not take part in choosing an impl,
+// so a missing `'static` never leads to `Plain`: it is an error.)
 
 macro_rules! checks {
     ($($(#[$attr:meta])* $name:ident: $($bound:ident)::+ $(, ?$sized:ident)?;)*) => {$(
@@ -302,14 +309,6 @@ checks! {
     )]
     KeyClone: Clone;
 
-    /// An argument taken by reference, whose owned form goes into the key.
-    #[diagnostic::on_unimplemented(
-        message = "`&{Self}` cannot be part of a cache key: `{Self}` has no owned form (`ToOwned`)",
-        label = "this argument is part of the cache key, which keeps an owned copy of it",
-        note = "derive or implement `Clone` (which gives `ToOwned`), or leave the argument out of the key with `#[memoize(ignore = [name])]`"
-    )]
-    KeyToOwned: ToOwned, ?Sized;
-
     /// Key and value types live in a cache shared by every thread.
     #[diagnostic::on_unimplemented(
         message = "`{Self}` cannot be cached: it is not `Send`, and the cache is shared by every thread",
@@ -326,6 +325,30 @@ checks! {
     )]
     Readable: Sync, ?Sized;
 
+    /// The value of `key = expr`, hashed into the key.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a cache key: it is not `Hash`",
+        label = "the value of `key = ...` is the cache key, so its type must implement `Hash`",
+        note = "derive or implement `Hash`, or give `key = ...` a value of another type"
+    )]
+    KeyExprHash: core::hash::Hash;
+
+    /// The value of `key = expr`, compared with the stored keys.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a cache key: it is not `Eq`",
+        label = "the value of `key = ...` is the cache key, so its type must implement `Eq`",
+        note = "derive or implement `PartialEq` and `Eq`, or give `key = ...` a value of another type"
+    )]
+    KeyExprEq: Eq;
+
+    /// The value of `key = expr`, kept in the cache.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a cache key: it is not `Clone`",
+        label = "the value of `key = ...` is the cache key, which the cache keeps a clone of, so its type must implement `Clone`",
+        note = "derive or implement `Clone`, or give `key = ...` a value of another type"
+    )]
+    KeyExprClone: Clone;
+
     /// A returned value, cloned out of the cache on every hit.
     #[diagnostic::on_unimplemented(
         message = "the return type `{Self}` cannot be cached: it is not `Clone`",
@@ -335,11 +358,51 @@ checks! {
     ValueClone: Clone;
 }
 
+/// An argument taken by reference, whose owned form goes into a key that
+/// every thread reads.
+#[diagnostic::on_unimplemented(
+    message = "`&{Self}` cannot be part of a cache key: `{Self}` has no owned form (`ToOwned`) that can be",
+    label = "this argument is part of the cache key, which keeps an owned copy of it: `Hash + Eq + Clone + Send + Sync`",
+    note = "derive or implement `Clone` (which gives `ToOwned`), or leave the argument out of the key with `#[memoize(ignore = [name])]`"
+)]
+pub trait KeyToOwned {}
+impl<T> KeyToOwned for T
+where
+    T: ?Sized + ToOwned,
+    T::Owned: core::hash::Hash + Eq + Clone + Send + Sync,
+{
+}
+
+/// An argument taken by reference, whose owned form goes into the key of a
+/// thread's own cache.
+#[diagnostic::on_unimplemented(
+    message = "`&{Self}` cannot be part of a cache key: `{Self}` has no owned form (`ToOwned`) that can be",
+    label = "this argument is part of the cache key, which keeps an owned copy of it: `Hash + Eq + Clone`",
+    note = "derive or implement `Clone` (which gives `ToOwned`), or leave the argument out of the key with `#[memoize(ignore = [name])]`"
+)]
+pub trait LocalKeyToOwned {}
+impl<T> LocalKeyToOwned for T
+where
+    T: ?Sized + ToOwned,
+    T::Owned: core::hash::Hash + Eq + Clone,
+{
+}
+
+// `'static`, which the cache needs of keys and values, is not checked here:
+// rustc checks lifetimes apart from traits, and would report a missing
+// `'static` twice, here and in the internals. The internals' error says it.
+
 /// Checks an argument taken by value.
 pub const fn by_value_arg<T: KeyHash + KeyEq + KeyClone + Shareable + Readable>() {}
 
 /// Checks an argument taken by reference.
 pub const fn by_ref_arg<T: ?Sized + KeyHash + KeyEq + KeyToOwned + Shareable + Readable>() {}
+
+/// Checks the value of `key = expr`, and is that value.
+#[inline(always)]
+pub const fn key<T: KeyExprHash + KeyExprEq + KeyExprClone + Shareable + Readable>(key: T) -> T {
+    key
+}
 
 /// Checks the return type.
 pub const fn value<T: ValueClone + Shareable + Readable>() {}
@@ -348,7 +411,14 @@ pub const fn value<T: ValueClone + Shareable + Readable>() {}
 pub const fn local_by_value_arg<T: KeyHash + KeyEq + KeyClone>() {}
 
 /// Checks an argument taken by reference, for a thread's own cache.
-pub const fn local_by_ref_arg<T: ?Sized + KeyHash + KeyEq + KeyToOwned>() {}
+pub const fn local_by_ref_arg<T: ?Sized + KeyHash + KeyEq + LocalKeyToOwned>() {}
+
+/// Checks the value of `key = expr`, for a thread's own cache, and is that
+/// value.
+#[inline(always)]
+pub const fn local_key<T: KeyExprHash + KeyExprEq + KeyExprClone>(key: T) -> T {
+    key
+}
 
 /// Checks the return type, for a thread's own cache.
 pub const fn local_value<T: ValueClone>() {}

@@ -1,0 +1,488 @@
+//! One mistake, one error: the expansion reaches the cache only through a
+//! [`Probe`] of the key's view and the value type, and the probe leads to the
+//! cache only when those types can be cached.
+//!
+//! `(&Probe::of(&view)).select()` is autoref specialization: the method is
+//! looked up first on `Probe` (by the receiver `&Probe`), where [`ToCache`]
+//! applies only to types that can be cached, and then on `&Probe`, where
+//! [`ToPlain`] applies to all. So a function whose argument lacks `Hash`
+//! gets [`Plain`], whose lookups always miss and need no trait at all: the
+//! only error left is the check that says, at the argument, what is missing
+//! (`by_value_arg` and its siblings in `__private`).
+//!
+//! A store of other key or value types than the function's (`store =
+//! ...`) leads to `Plain` as well, and is reported once, by
+//! [`StoreOf::check`], which the probe gives only where key and value pass.
+//!
+//! Could `Plain` be chosen where the checks pass, and a function silently
+//! not cache? The bounds of [`ToCache`] are what the checks check (the
+//! argument and value checks in `__private`, and `StoreOf::check`): a type
+//! that passes the checks passes them. And `Plain`'s lookups leave the key
+//! and store types to inference, which rustc reports as "type annotations
+//! needed" (an error, not silence) unless an error was reported already.
+
+use core::any::TypeId;
+use core::marker::PhantomData;
+use std::time::Duration;
+
+use crate::key::KeyView;
+use crate::local::{LocalLookup, LocalMiss, LocalSite};
+use crate::store::Store;
+use crate::{Cache, CacheHandle, Expiring, Miss};
+
+/// A cache shared by every thread (`Send + Sync` keys and values).
+pub struct Shared;
+/// A cache per thread (`scope = thread`).
+pub struct Local;
+
+/// The key's view `Q`, the value type `V` and the maker `M` of the cache (of
+/// its store) of one memoized function, for [`ToCache`] or [`ToPlain`] to
+/// choose its lookups. A thread's cache has no maker: `M` is `()`.
+pub struct Probe<Q, V, Scope, M>(PhantomData<fn(Q, Scope, M) -> V>);
+
+impl<Q, V, Scope, M> Probe<Q, V, Scope, M> {
+    /// The probe of the view `view` and the maker `make`.
+    #[must_use]
+    #[inline(always)]
+    pub fn of(view: &Q, make: &M) -> Self {
+        let _ = (view, make);
+        Probe(PhantomData)
+    }
+}
+
+/// The lookups of a function whose key and value can be cached.
+pub struct Cached<Q, V>(PhantomData<fn(Q) -> V>);
+
+/// The lookups of a function whose key or value cannot be cached, which
+/// the checks have reported already: every call computes.
+pub struct Plain<Q, V>(PhantomData<fn(Q) -> V>);
+
+/// `Probe::select` for types that can be cached.
+pub trait ToCache {
+    /// [`Cached`].
+    type Lookups;
+    /// The lookups of the cache.
+    fn select(&self) -> Self::Lookups;
+}
+
+/// `Probe::select` for every other type.
+pub trait ToPlain {
+    /// [`Plain`].
+    type Lookups;
+    /// Lookups that always miss.
+    fn select(&self) -> Self::Lookups;
+}
+
+impl<Q, V, M, E, S> ToCache for Probe<Q, V, Shared, M>
+where
+    Q: KeyView,
+    Q::Owned: Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    M: FnOnce() -> Cache<Q::Owned, E, S>,
+    S: Store<Q::Owned, E>,
+{
+    type Lookups = Cached<Q, V>;
+    #[inline(always)]
+    fn select(&self) -> Cached<Q, V> {
+        Cached(PhantomData)
+    }
+}
+
+impl<Q, V> ToCache for Probe<Q, V, Local, ()>
+where
+    Q: KeyView,
+    Q::Owned: Clone + 'static,
+    V: Clone + 'static,
+{
+    type Lookups = Cached<Q, V>;
+    #[inline(always)]
+    fn select(&self) -> Cached<Q, V> {
+        Cached(PhantomData)
+    }
+}
+
+impl<Q, V, Scope, M> ToPlain for &Probe<Q, V, Scope, M> {
+    type Lookups = Plain<Q, V>;
+    #[inline(always)]
+    fn select(&self) -> Plain<Q, V> {
+        Plain(PhantomData)
+    }
+}
+
+impl<Q, V> Cached<Q, V>
+where
+    Q: KeyView,
+    Q::Owned: Clone + Send + 'static,
+    V: Clone + Send + 'static,
+{
+    /// [`lookup`](super::lookup).
+    #[inline(always)]
+    pub fn lookup<S: Store<Q::Owned, V> + 'static>(
+        self,
+        handle: &'static CacheHandle,
+        instance: TypeId,
+        make: impl FnOnce() -> Cache<Q::Owned, V, S>,
+        view: &Q,
+    ) -> Result<V, Miss<'static, Q::Owned, V, S>> {
+        super::lookup(handle, instance, make, view)
+    }
+
+    /// [`lookup_expiring`](super::lookup_expiring).
+    #[inline(always)]
+    pub fn lookup_expiring<S: Store<Q::Owned, Expiring<V>> + 'static>(
+        self,
+        handle: &'static CacheHandle,
+        instance: TypeId,
+        make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
+        view: &Q,
+    ) -> Result<V, Miss<'static, Q::Owned, Expiring<V>, S>> {
+        super::lookup_expiring(handle, instance, make, view)
+    }
+
+    /// [`lookup_async`](super::lookup_async).
+    #[cfg(feature = "async")]
+    #[inline(always)]
+    pub fn lookup_async<S: Store<Q::Owned, V> + 'static>(
+        self,
+        handle: &'static CacheHandle,
+        instance: TypeId,
+        make: impl FnOnce() -> Cache<Q::Owned, V, S>,
+        view: &Q,
+    ) -> Result<V, crate::Pending<'static, Q::Owned, V, S>> {
+        super::lookup_async(handle, instance, make, view)
+    }
+
+    /// [`lookup_expiring_async`](super::lookup_expiring_async).
+    #[cfg(feature = "async")]
+    #[inline(always)]
+    pub fn lookup_expiring_async<S: Store<Q::Owned, Expiring<V>> + 'static>(
+        self,
+        handle: &'static CacheHandle,
+        instance: TypeId,
+        make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
+        view: &Q,
+    ) -> Result<V, crate::PendingFresh<'static, Q::Owned, V, S>> {
+        super::lookup_expiring_async(handle, instance, make, view)
+    }
+}
+
+impl<Q, V> Cached<Q, V>
+where
+    Q: KeyView,
+    Q::Owned: Clone + 'static,
+    V: Clone + 'static,
+{
+    /// This thread's cache of a `scope = thread` function: a miss is
+    /// `Err(Some(miss))`, and `Err(None)` when the thread is exiting and its
+    /// caches are gone.
+    #[inline(always)]
+    pub fn local_lookup(
+        self,
+        site: &'static std::thread::LocalKey<LocalSite>,
+        instance: TypeId,
+        view: &Q,
+    ) -> Result<V, Option<LocalMiss<Q::Owned, V>>> {
+        match crate::local::lookup(site, instance, view) {
+            LocalLookup::Hit(value) => Ok(value),
+            LocalLookup::Miss(miss) => Err(Some(miss)),
+            LocalLookup::Unavailable => Err(None),
+        }
+    }
+}
+
+/// `Probe::store_check` where the key and value can be cached: the store
+/// made by `M` must then be a store of them, which
+/// [`StoreOf::check`] checks, at the `store = ...` expression.
+pub trait ToStoreCheck {
+    /// [`StoreOf`].
+    type Check;
+    /// What checks the store.
+    fn store_check(&self) -> Self::Check;
+}
+
+/// `Probe::store_check` where the key or value cannot be cached (and the
+/// checks said so): the store is not checked, so as not to report the same
+/// fault again.
+pub trait ToNoStoreCheck {
+    /// [`NoStoreCheck`].
+    type Check;
+    /// Nothing to check.
+    fn store_check(&self) -> Self::Check;
+}
+
+/// The check that `S` is a store of keys `K` and entries `E`.
+pub struct StoreOf<K, E, S>(PhantomData<fn(K, E) -> S>);
+
+/// No check.
+pub struct NoStoreCheck;
+
+impl<Q, V, M, E, S> ToStoreCheck for Probe<Q, V, Shared, M>
+where
+    Q: KeyView,
+    Q::Owned: Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    M: FnOnce() -> Cache<Q::Owned, E, S>,
+{
+    type Check = StoreOf<Q::Owned, E, S>;
+    #[inline(always)]
+    fn store_check(&self) -> Self::Check {
+        StoreOf(PhantomData)
+    }
+}
+
+impl<Q, V, Scope, M> ToNoStoreCheck for &Probe<Q, V, Scope, M> {
+    type Check = NoStoreCheck;
+    #[inline(always)]
+    fn store_check(&self) -> NoStoreCheck {
+        NoStoreCheck
+    }
+}
+
+impl<K, E, S> StoreOf<K, E, S> {
+    /// Nothing at run time; does not compile unless `S` is a
+    /// `Store<K, E>`.
+    #[inline(always)]
+    pub fn check(self)
+    where
+        S: Store<K, E>,
+    {
+    }
+}
+
+impl NoStoreCheck {
+    /// Nothing.
+    #[inline(always)]
+    pub fn check(self) {}
+}
+
+/// The miss of [`Plain`] lookups: the value is only returned.
+pub struct NoMiss;
+
+/// What `Plain`'s async lookups wait for: nothing.
+#[cfg(feature = "async")]
+pub type NoPending<V> = core::future::Ready<Result<V, NoMiss>>;
+
+impl<Q, V> Plain<Q, V> {
+    /// A miss.
+    #[inline(always)]
+    pub fn lookup<K, S>(
+        self,
+        handle: &'static CacheHandle,
+        instance: TypeId,
+        make: impl FnOnce() -> Cache<K, V, S>,
+        view: &Q,
+    ) -> Result<V, NoMiss> {
+        let _ = (handle, instance, make, view);
+        Err(NoMiss)
+    }
+
+    /// A miss.
+    #[inline(always)]
+    pub fn lookup_expiring<K, S>(
+        self,
+        handle: &'static CacheHandle,
+        instance: TypeId,
+        make: impl FnOnce() -> Cache<K, Expiring<V>, S>,
+        view: &Q,
+    ) -> Result<V, NoMiss> {
+        let _ = (handle, instance, make, view);
+        Err(NoMiss)
+    }
+
+    /// A miss.
+    #[cfg(feature = "async")]
+    #[inline(always)]
+    pub fn lookup_async<K, S>(
+        self,
+        handle: &'static CacheHandle,
+        instance: TypeId,
+        make: impl FnOnce() -> Cache<K, V, S>,
+        view: &Q,
+    ) -> Result<V, NoPending<V>> {
+        let _ = (handle, instance, make, view);
+        Err(core::future::ready(Err(NoMiss)))
+    }
+
+    /// A miss.
+    #[cfg(feature = "async")]
+    #[inline(always)]
+    pub fn lookup_expiring_async<K, S>(
+        self,
+        handle: &'static CacheHandle,
+        instance: TypeId,
+        make: impl FnOnce() -> Cache<K, Expiring<V>, S>,
+        view: &Q,
+    ) -> Result<V, NoPending<V>> {
+        let _ = (handle, instance, make, view);
+        Err(core::future::ready(Err(NoMiss)))
+    }
+
+    /// A miss.
+    #[inline(always)]
+    pub fn local_lookup<K>(
+        self,
+        site: &'static std::thread::LocalKey<LocalSite>,
+        instance: TypeId,
+        view: &Q,
+    ) -> Result<V, Option<NoLocalMiss<K>>> {
+        let _ = (site, instance, view);
+        Err(None)
+    }
+}
+
+/// The local miss of [`Plain`] lookups, never made.
+pub struct NoLocalMiss<K>(PhantomData<K>);
+
+/// Completes a miss with the body's value: stored if `keep`.
+pub trait Finish<V> {
+    /// Stores `value` if `keep`, hands it to whoever waits, returns it.
+    fn finish(self, value: V, keep: bool) -> V;
+}
+
+/// Completes a miss of a function with `ttl` or `expires`.
+pub trait FinishExpiring<V> {
+    /// Stores `value` to live for `lifetime` if `keep`, returns it.
+    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V;
+}
+
+/// Completes the miss of an `async fn`.
+#[cfg(feature = "async")]
+pub trait FinishAsync<V> {
+    /// [`Finish::finish`], giving a store on a server the value from memo's
+    /// I/O threads.
+    fn finish_async(self, value: V, keep: bool) -> V;
+}
+
+/// Completes the miss of an `async fn` with `ttl` or `expires`.
+#[cfg(feature = "async")]
+pub trait FinishExpiringAsync<V> {
+    /// [`FinishExpiring::finish_expiring`], giving a store on a server the
+    /// value from memo's I/O threads.
+    fn finish_expiring_async(self, value: V, lifetime: Option<Duration>, keep: bool) -> V;
+}
+
+/// The claim that a miss computes (see [`computing`](super::computing)).
+#[cfg(feature = "async")]
+pub trait Computes {
+    /// The claim, if the cache keeps one.
+    fn mark(&self) -> Option<crate::flight::Mark>;
+}
+
+impl<K, V, S> Finish<V> for Miss<'_, K, V, S>
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, V>,
+{
+    #[inline(always)]
+    fn finish(self, value: V, keep: bool) -> V {
+        super::finish(self, value, keep)
+    }
+}
+
+impl<K, V, S> FinishExpiring<V> for Miss<'_, K, Expiring<V>, S>
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, Expiring<V>>,
+{
+    #[inline(always)]
+    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
+        super::finish_expiring(self, value, lifetime, keep)
+    }
+}
+
+#[cfg(feature = "async")]
+impl<K, V, S> FinishAsync<V> for Miss<'static, K, V, S>
+where
+    K: core::hash::Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<K, V> + 'static,
+{
+    #[inline(always)]
+    fn finish_async(self, value: V, keep: bool) -> V {
+        super::finish_async(self, value, keep)
+    }
+}
+
+#[cfg(feature = "async")]
+impl<K, V, S> FinishExpiringAsync<V> for Miss<'static, K, Expiring<V>, S>
+where
+    K: core::hash::Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + 'static,
+    S: Store<K, Expiring<V>> + 'static,
+{
+    #[inline(always)]
+    fn finish_expiring_async(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
+        super::finish_expiring_async(self, value, lifetime, keep)
+    }
+}
+
+#[cfg(feature = "async")]
+impl<K, V, S> Computes for Miss<'_, K, V, S> {
+    fn mark(&self) -> Option<crate::flight::Mark> {
+        Miss::mark(self)
+    }
+}
+
+impl<K, V> Finish<V> for Option<LocalMiss<K, V>>
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+{
+    #[inline(always)]
+    fn finish(self, value: V, keep: bool) -> V {
+        match self {
+            Some(miss) if keep => miss.complete(value),
+            Some(miss) => miss.complete_uncached(value),
+            None => value,
+        }
+    }
+}
+
+impl<K, V> Finish<V> for Option<NoLocalMiss<K>> {
+    #[inline(always)]
+    fn finish(self, value: V, keep: bool) -> V {
+        let _ = keep;
+        value
+    }
+}
+
+impl<V> Finish<V> for NoMiss {
+    #[inline(always)]
+    fn finish(self, value: V, keep: bool) -> V {
+        let _ = keep;
+        value
+    }
+}
+
+impl<V> FinishExpiring<V> for NoMiss {
+    #[inline(always)]
+    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
+        let _ = (lifetime, keep);
+        value
+    }
+}
+
+#[cfg(feature = "async")]
+impl<V> FinishAsync<V> for NoMiss {
+    fn finish_async(self, value: V, keep: bool) -> V {
+        let _ = keep;
+        value
+    }
+}
+
+#[cfg(feature = "async")]
+impl<V> FinishExpiringAsync<V> for NoMiss {
+    fn finish_expiring_async(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
+        let _ = (lifetime, keep);
+        value
+    }
+}
+
+#[cfg(feature = "async")]
+impl Computes for NoMiss {
+    fn mark(&self) -> Option<crate::flight::Mark> {
+        None
+    }
+}
