@@ -72,29 +72,39 @@ thread_local! {
 
 #[derive(Clone, Copy)]
 struct Slot {
-    /// The instantiation of the function this cache belongs to.
-    instance: TypeId,
-    /// The type of `any`, read without a virtual call.
-    type_id: TypeId,
+    /// [`slot_id`] of the instantiation and of the type of `any`: one
+    /// comparison finds both.
+    id: TypeId,
     any: &'static (dyn Any + Send + Sync),
     cache: &'static dyn ErasedCache,
 }
 
+/// The `TypeId` of the pair of `F`, the type that names one instantiation of
+/// the function (see [`instance_of`](crate::__private::instance_of)), and
+/// `T`, the type of its cache: equal ids mean an equal instantiation and an
+/// equal cache type.
+#[inline(always)]
+fn slot_id<F: ?Sized, T>() -> TypeId {
+    typeid::of::<(core::marker::PhantomData<F>, T)>()
+}
+
 impl Slot {
-    /// The cache, if it is a `T`: what `<dyn Any>::downcast_ref` does, without
-    /// its virtual call for the type (a tenth of a hit's time), since the type
-    /// is stored beside the cache.
+    /// The cache, if this slot is the one of instantiation `F` and its type
+    /// is `T`: what `<dyn Any>::downcast_ref` does, without its virtual call
+    /// for the type (a tenth of a hit's time), and with the instantiation in
+    /// the same comparison.
     #[inline]
     #[allow(unsafe_code, reason = "a downcast by the TypeId stored with the reference")]
-    fn cast<T: Any>(&self) -> Option<&'static T> {
-        if self.type_id != TypeId::of::<T>() {
+    fn cast<F: ?Sized, T: Any>(&self) -> Option<&'static T> {
+        if self.id != slot_id::<F, T>() {
             return None;
         }
         debug_assert!(self.any.is::<T>());
-        // SAFETY: `any` was made from a `&'static U` with `type_id` set to
-        // `TypeId::of::<U>()` (see `instance_slow`, the only place that makes
-        // a `Slot`), and `type_id == TypeId::of::<T>()`: `U` is `T`, so the
-        // pointer is a valid `&'static T`, as in `<dyn Any>::downcast_ref`.
+        // SAFETY: `any` was made from a `&'static U` with `id` set to
+        // `slot_id::<G, U>()` (see `instance_slow`, the only place that makes
+        // a `Slot`), and `id == slot_id::<F, T>()`: the pair types are one
+        // type, so `U` is `T`, and the pointer is a valid `&'static T`, as in
+        // `<dyn Any>::downcast_ref`.
         Some(unsafe { &*core::ptr::from_ref(self.any).cast::<T>() })
     }
 }
@@ -249,14 +259,14 @@ impl CacheHandle {
         REFRESH.try_with(|target| target.get() == me && target.replace(0) == me).unwrap_or(false)
     }
 
-    /// The cache of one instantiation, named by `instance` (see
+    /// The cache of one instantiation, named by the type of `marker` (see
     /// [`instance_of`](crate::__private::instance_of)), made by `make` the
     /// first time.
     #[doc(hidden)]
     #[inline]
-    pub fn instance<K, V, S>(
+    pub fn instance<F: ?Sized, K, V, S>(
         &'static self,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<K, V, S>,
     ) -> &'static Cache<K, V, S>
     where
@@ -265,16 +275,15 @@ impl CacheHandle {
         S: Store<K, V> + 'static,
     {
         if let Some(slot) = self.first.get() {
-            if slot.instance == instance {
-                if let Some(cache) = slot.cast() {
-                    return cache;
-                }
+            if let Some(cache) = slot.cast::<F, Cache<K, V, S>>() {
+                return cache;
             }
-            if let Some(cache) = self.others.get().and_then(|others| others.get(instance)?.cast()) {
+            let id = slot_id::<F, Cache<K, V, S>>();
+            if let Some(cache) = self.others.get().and_then(|others| others.get(id)?.cast::<F, _>()) {
                 return cache;
             }
         }
-        self.instance_slow(instance, make)
+        self.instance_slow(crate::__private::instance_of(marker), slot_id::<F, Cache<K, V, S>>(), make)
     }
 
     #[cold]
@@ -282,6 +291,7 @@ impl CacheHandle {
     fn instance_slow<K, V, S>(
         &'static self,
         instance: TypeId,
+        id: TypeId,
         make: impl FnOnce() -> Cache<K, V, S>,
     ) -> &'static Cache<K, V, S>
     where
@@ -290,11 +300,9 @@ impl CacheHandle {
         S: Store<K, V> + 'static,
     {
         let find = |slots: &[Slot]| {
-            let slot = slots.iter().find(|slot| slot.instance == instance)?;
-            match slot.cast::<Cache<K, V, S>>() {
-                Some(cache) => Some(cache),
-                None => unreachable!("one instantiation of a function makes caches of one type"),
-            }
+            let slot = slots.iter().find(|slot| slot.id == id)?;
+            // The id is of the pair (instantiation, cache type).
+            slot.any.downcast_ref::<Cache<K, V, S>>()
         };
         if let Some(cache) = find(&self.all.read()) {
             return cache;
@@ -308,11 +316,11 @@ impl CacheHandle {
             return cache;
         }
         let cache: &'static Cache<K, V, S> = Box::leak(fresh);
-        let slot = Slot { instance, type_id: TypeId::of::<Cache<K, V, S>>(), any: cache, cache };
+        let slot = Slot { id, any: cache, cache };
         if all.is_empty() {
             let _ = self.first.set(slot);
         } else {
-            self.others.get_or_init(|| Box::new(Instances::new())).get_or_insert(instance, slot);
+            self.others.get_or_init(|| Box::new(Instances::new())).get_or_insert(id, slot);
         }
         all.push(slot);
         cache

@@ -217,7 +217,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
     // every generic parameter in scope, and differs from item to item.
     // (`typed` asks for what this gives every function: instantiations, and
     // so argument types, never share a cache.)
-    let instance = quote!(::memo::__private::instance_of(&|| {}));
+    let instance = quote!(&|| {});
     let store = match (&options.store, &options.maxsize) {
         (Some(store), _) => quote!(#store),
         (None, Some(maxsize)) => {

@@ -24,9 +24,9 @@ pub use select::{Computes, FinishAsync, FinishExpiringAsync, NoPending};
 /// first call of each instantiation). A thread that waited for another's
 /// computation of the key gets its value here, as `Ok`.
 #[inline]
-pub fn lookup<Q, V, S>(
+pub fn lookup<F: ?Sized, Q, V, S>(
     handle: &'static CacheHandle,
-    instance: TypeId,
+    marker: &F,
     make: impl FnOnce() -> Cache<Q::Owned, V, S>,
     view: &Q,
 ) -> Result<V, Miss<'static, Q::Owned, V, S>>
@@ -36,7 +36,7 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, V> + 'static,
 {
-    let cache: &'static Cache<Q::Owned, V, S> = handle.instance(instance, make);
+    let cache: &'static Cache<Q::Owned, V, S> = handle.instance(marker, make);
     if handle.refresh_requested() {
         return cache.lookup_refresh(view);
     }
@@ -46,9 +46,9 @@ where
 /// [`lookup`] for a function with `ttl` or `expires`: its cache stores
 /// [`Expiring`] values, and never returns one past its deadline.
 #[inline]
-pub fn lookup_expiring<Q, V, S>(
+pub fn lookup_expiring<F: ?Sized, Q, V, S>(
     handle: &'static CacheHandle,
-    instance: TypeId,
+    marker: &F,
     make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
     view: &Q,
 ) -> Result<V, Miss<'static, Q::Owned, Expiring<V>, S>>
@@ -58,7 +58,7 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, Expiring<V>> + 'static,
 {
-    let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(instance, make);
+    let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(marker, make);
     if handle.refresh_requested() {
         return cache.lookup_refresh(view).map(|entry| entry.value);
     }
@@ -70,9 +70,9 @@ where
 /// another task computes the key, without blocking the thread.
 #[cfg(feature = "async")]
 #[inline]
-pub fn lookup_async<Q, V, S>(
+pub fn lookup_async<F: ?Sized, Q, V, S>(
     handle: &'static CacheHandle,
-    instance: TypeId,
+    marker: &F,
     make: impl FnOnce() -> Cache<Q::Owned, V, S>,
     view: &Q,
 ) -> Result<V, crate::Pending<'static, Q::Owned, V, S>>
@@ -82,7 +82,7 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, V> + 'static,
 {
-    let cache = handle.instance(instance, make);
+    let cache = handle.instance(marker, make);
     if S::BLOCKING {
         return Err(cache.lookup_offloaded(view.to_owned_key(), |_| true));
     }
@@ -92,9 +92,9 @@ where
 /// [`lookup_expiring`] for an `async fn`.
 #[cfg(feature = "async")]
 #[inline]
-pub fn lookup_expiring_async<Q, V, S>(
+pub fn lookup_expiring_async<F: ?Sized, Q, V, S>(
     handle: &'static CacheHandle,
-    instance: TypeId,
+    marker: &F,
     make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
     view: &Q,
 ) -> Result<V, crate::PendingFresh<'static, Q::Owned, V, S>>
@@ -104,7 +104,7 @@ where
     V: Clone + Send + 'static,
     S: Store<Q::Owned, Expiring<V>> + 'static,
 {
-    let cache = handle.instance(instance, make);
+    let cache = handle.instance(marker, make);
     if S::BLOCKING {
         let fresh: fn(&Expiring<V>) -> bool = |entry| entry.is_fresh(clock::now());
         return Err(crate::PendingFresh::from(cache.lookup_offloaded(view.to_owned_key(), fresh)));
@@ -249,7 +249,8 @@ impl<T> Outcome for Option<T> {
 pub const MAXSIZE_ZERO: &str = "`maxsize` must be at least 1: a cache that keeps no entry caches nothing (leave `maxsize` out for an unbounded cache)";
 
 /// The `TypeId` that names one instantiation of one memoized function: that
-/// of the type of `marker`, a closure the macro writes inside the function.
+/// of the type of `marker`, a closure the macro writes inside the function
+/// and hands to the lookups, which key their caches by it.
 ///
 /// A closure's type is generic over every generic parameter of the items it
 /// is written in (the function's type and const parameters, those of its

@@ -21,7 +21,6 @@
 //! and store types to inference, which rustc reports as "type annotations
 //! needed" (an error, not silence) unless an error was reported already.
 
-use core::any::TypeId;
 use core::marker::PhantomData;
 use std::time::Duration;
 
@@ -117,52 +116,52 @@ where
 {
     /// [`lookup`](super::lookup).
     #[inline(always)]
-    pub fn lookup<S: Store<Q::Owned, V> + 'static>(
+    pub fn lookup<F: ?Sized, S: Store<Q::Owned, V> + 'static>(
         self,
         handle: &'static CacheHandle,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<Q::Owned, V, S>,
         view: &Q,
     ) -> Result<V, Miss<'static, Q::Owned, V, S>> {
-        super::lookup(handle, instance, make, view)
+        super::lookup(handle, marker, make, view)
     }
 
     /// [`lookup_expiring`](super::lookup_expiring).
     #[inline(always)]
-    pub fn lookup_expiring<S: Store<Q::Owned, Expiring<V>> + 'static>(
+    pub fn lookup_expiring<F: ?Sized, S: Store<Q::Owned, Expiring<V>> + 'static>(
         self,
         handle: &'static CacheHandle,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
         view: &Q,
     ) -> Result<V, Miss<'static, Q::Owned, Expiring<V>, S>> {
-        super::lookup_expiring(handle, instance, make, view)
+        super::lookup_expiring(handle, marker, make, view)
     }
 
     /// [`lookup_async`](super::lookup_async).
     #[cfg(feature = "async")]
     #[inline(always)]
-    pub fn lookup_async<S: Store<Q::Owned, V> + 'static>(
+    pub fn lookup_async<F: ?Sized, S: Store<Q::Owned, V> + 'static>(
         self,
         handle: &'static CacheHandle,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<Q::Owned, V, S>,
         view: &Q,
     ) -> Result<V, crate::Pending<'static, Q::Owned, V, S>> {
-        super::lookup_async(handle, instance, make, view)
+        super::lookup_async(handle, marker, make, view)
     }
 
     /// [`lookup_expiring_async`](super::lookup_expiring_async).
     #[cfg(feature = "async")]
     #[inline(always)]
-    pub fn lookup_expiring_async<S: Store<Q::Owned, Expiring<V>> + 'static>(
+    pub fn lookup_expiring_async<F: ?Sized, S: Store<Q::Owned, Expiring<V>> + 'static>(
         self,
         handle: &'static CacheHandle,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
         view: &Q,
     ) -> Result<V, crate::PendingFresh<'static, Q::Owned, V, S>> {
-        super::lookup_expiring_async(handle, instance, make, view)
+        super::lookup_expiring_async(handle, marker, make, view)
     }
 }
 
@@ -176,13 +175,13 @@ where
     /// `Err(Some(miss))`, and `Err(None)` when the thread is exiting and its
     /// caches are gone.
     #[inline(always)]
-    pub fn local_lookup(
+    pub fn local_lookup<F: ?Sized>(
         self,
         site: &'static std::thread::LocalKey<LocalSite>,
-        instance: TypeId,
+        marker: &F,
         view: &Q,
     ) -> Result<V, Option<LocalMiss<Q::Owned, V>>> {
-        match crate::local::lookup(site, instance, view) {
+        match crate::local::lookup(site, super::instance_of(marker), view) {
             LocalLookup::Hit(value) => Ok(value),
             LocalLookup::Miss(miss) => Err(Some(miss)),
             LocalLookup::Unavailable => Err(None),
@@ -265,67 +264,67 @@ pub type NoPending<V> = core::future::Ready<Result<V, NoMiss>>;
 impl<Q, V> Plain<Q, V> {
     /// A miss.
     #[inline(always)]
-    pub fn lookup<K, S>(
+    pub fn lookup<F: ?Sized, K, S>(
         self,
         handle: &'static CacheHandle,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<K, V, S>,
         view: &Q,
     ) -> Result<V, NoMiss> {
-        let _ = (handle, instance, make, view);
+        let _ = (handle, marker, make, view);
         Err(NoMiss)
     }
 
     /// A miss.
     #[inline(always)]
-    pub fn lookup_expiring<K, S>(
+    pub fn lookup_expiring<F: ?Sized, K, S>(
         self,
         handle: &'static CacheHandle,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<K, Expiring<V>, S>,
         view: &Q,
     ) -> Result<V, NoMiss> {
-        let _ = (handle, instance, make, view);
+        let _ = (handle, marker, make, view);
         Err(NoMiss)
     }
 
     /// A miss.
     #[cfg(feature = "async")]
     #[inline(always)]
-    pub fn lookup_async<K, S>(
+    pub fn lookup_async<F: ?Sized, K, S>(
         self,
         handle: &'static CacheHandle,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<K, V, S>,
         view: &Q,
     ) -> Result<V, NoPending<V>> {
-        let _ = (handle, instance, make, view);
+        let _ = (handle, marker, make, view);
         Err(core::future::ready(Err(NoMiss)))
     }
 
     /// A miss.
     #[cfg(feature = "async")]
     #[inline(always)]
-    pub fn lookup_expiring_async<K, S>(
+    pub fn lookup_expiring_async<F: ?Sized, K, S>(
         self,
         handle: &'static CacheHandle,
-        instance: TypeId,
+        marker: &F,
         make: impl FnOnce() -> Cache<K, Expiring<V>, S>,
         view: &Q,
     ) -> Result<V, NoPending<V>> {
-        let _ = (handle, instance, make, view);
+        let _ = (handle, marker, make, view);
         Err(core::future::ready(Err(NoMiss)))
     }
 
     /// A miss.
     #[inline(always)]
-    pub fn local_lookup<K>(
+    pub fn local_lookup<F: ?Sized, K>(
         self,
         site: &'static std::thread::LocalKey<LocalSite>,
-        instance: TypeId,
+        marker: &F,
         view: &Q,
     ) -> Result<V, Option<NoLocalMiss<K>>> {
-        let _ = (site, instance, view);
+        let _ = (site, marker, view);
         Err(None)
     }
 }
