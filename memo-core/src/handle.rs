@@ -41,12 +41,13 @@ use crate::store::Store;
 ///
 /// # Generic functions
 ///
-/// A generic function has one cache per instantiation that can produce a
-/// different key or value type (and, with `typed`, per list of argument
-/// types), each of up to `maxsize` entries. Its handle covers all of them:
-/// [`info`](Self::info) adds up their counts, [`clear`](Self::clear) and
-/// [`len`](Self::len) act on all, and [`remove`](Self::remove) removes the key
-/// from every cache whose key type is the type of the key given.
+/// A generic function has one cache per instantiation (its type and const
+/// parameters, those of its `impl`, `Self` in a trait's provided method),
+/// each of up to `maxsize` entries, whether or not the parameters appear in
+/// its signature. Its handle covers all of them: [`info`](Self::info) adds up
+/// their counts, [`clear`](Self::clear) and [`len`](Self::len) act on all, and
+/// [`remove`](Self::remove) removes the key from every cache whose key type
+/// is the type of the key given.
 pub struct CacheHandle {
     name: &'static str,
     /// The module path of the function.

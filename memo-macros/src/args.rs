@@ -31,7 +31,9 @@ pub struct Options {
     pub maxsize: Option<Expr>,
     /// `key = expr`: the key, computed from the arguments.
     pub key: Option<Expr>,
-    /// `typed`: the argument types are part of the key.
+    /// `typed`: the argument types are part of the key, as Python's
+    /// `typed=True`. Every function has this already (each instantiation has
+    /// a cache of its own), so the option is accepted and changes nothing.
     pub typed: Option<Span>,
     /// `store = expr`: a store of the user's.
     pub store: Option<Expr>,
