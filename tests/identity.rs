@@ -341,3 +341,49 @@ fn many_instantiations_from_many_threads_each_keep_their_own_entries() {
 fn index_threads<T: Index + 'static>(x: usize) -> usize {
     T::I * 1000 + x
 }
+
+#[cfg(feature = "async")]
+#[memoize]
+async fn async_size<T: 'static>(x: u64) -> usize {
+    std::mem::size_of::<T>() * usize::try_from(x).unwrap()
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn a_generic_async_fn_gets_a_cache_per_instantiation() {
+    futures_executor::block_on(async {
+        assert_eq!(async_size::<u8>(2).await, 2);
+        assert_eq!(async_size::<u32>(2).await, 8);
+        assert_eq!(async_size::<u8>(2).await, 2);
+        assert_eq!(async_size::<u32>(2).await, 8);
+    });
+    assert_eq!(async_size_cache().info().hits, 2);
+}
+
+#[cfg(feature = "async")]
+#[memoize(ttl = std::time::Duration::from_secs(60))]
+async fn async_expiring_size<T: 'static>(x: u64) -> usize {
+    std::mem::size_of::<T>() * usize::try_from(x).unwrap()
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn a_generic_async_fn_with_ttl_gets_a_cache_per_instantiation() {
+    futures_executor::block_on(async {
+        assert_eq!(async_expiring_size::<u16>(3).await, 6);
+        assert_eq!(async_expiring_size::<u64>(3).await, 24);
+        assert_eq!(async_expiring_size::<u16>(3).await, 6);
+    });
+}
+
+#[memoize(ttl = std::time::Duration::from_secs(60), maxsize = 8)]
+fn expiring_size<T: 'static>(x: u64) -> usize {
+    std::mem::size_of::<T>() * usize::try_from(x).unwrap()
+}
+
+#[test]
+fn a_generic_fn_with_ttl_and_maxsize_gets_a_cache_per_instantiation() {
+    assert_eq!(expiring_size::<u16>(3), 6);
+    assert_eq!(expiring_size::<u64>(3), 24);
+    assert_eq!(expiring_size::<u16>(3), 6);
+}
