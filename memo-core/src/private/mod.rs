@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::clock;
 use crate::key::KeyView;
 pub use crate::key::{ByRef, ByVal, View};
-pub use crate::local::{LocalLookup, LocalSite, lookup as local_lookup};
+pub use crate::local::LocalSite;
 pub use crate::site::{Place, Site};
 
 mod select;

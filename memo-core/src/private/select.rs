@@ -25,7 +25,7 @@ use core::marker::PhantomData;
 use std::time::Duration;
 
 use crate::key::KeyView;
-use crate::local::{LocalLookup, LocalMiss, LocalSite};
+use crate::local::{LocalMiss, LocalSite};
 use crate::store::Store;
 use crate::{Cache, CacheHandle, Expiring, Miss};
 
@@ -181,11 +181,8 @@ where
         marker: &F,
         view: &Q,
     ) -> Result<V, Option<LocalMiss<Q::Owned, V>>> {
-        match crate::local::lookup(site, super::instance_of(marker), view) {
-            LocalLookup::Hit(value) => Ok(value),
-            LocalLookup::Miss(miss) => Err(Some(miss)),
-            LocalLookup::Unavailable => Err(None),
-        }
+        let _ = marker;
+        crate::local::lookup::<F, _, _>(site, view)
     }
 }
 
