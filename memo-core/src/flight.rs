@@ -33,6 +33,38 @@ pub(crate) type ThreadId = usize;
 /// address of a thread-local.
 pub(crate) const TASK: ThreadId = usize::MAX;
 
+thread_local! {
+    /// How many claims this thread holds: how many memoized computations are
+    /// open on its stack.
+    static HELD: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+}
+
+/// A claim that a thread holds while its computation is open: counted in
+/// `HELD` from its making to its drop. Only threads' claims are, not tasks'.
+#[derive(Debug)]
+pub(crate) struct Held(());
+
+impl Held {
+    pub(crate) fn new() -> Self {
+        let _ = HELD.try_with(|held| held.set(held.get().saturating_add(1)));
+        Held(())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = HELD.try_with(|held| held.set(held.get().saturating_sub(1)));
+    }
+}
+
+/// Whether this thread is inside a memoized computation of its own. Such a
+/// thread never waits for another's computation: the other may be waiting,
+/// in a way memo cannot see (a work-stealing pool's `join`), for this
+/// thread's, and the two would wait for ever. It computes the key itself.
+fn holds_claims() -> bool {
+    HELD.try_with(|held| held.get() > 0).unwrap_or(false)
+}
+
 pub(crate) fn current_thread() -> ThreadId {
     thread_local!(static HERE: u8 = const { 0 });
     HERE.with(|here| core::ptr::from_ref(here).addr())
@@ -55,6 +87,9 @@ struct Entry<K, V> {
     key: K,
     id: u64,
     owner: ThreadId,
+    /// Times the owner came back to this key from inside its computation
+    /// (see [`REENTRY_LIMIT`]).
+    reentries: u32,
     waiters: usize,
     /// The tasks among the waiters (async lookups), to wake when it settles.
     wakers: Vec<Waker>,
@@ -77,6 +112,8 @@ pub struct Ticket {
     id: u64,
     /// Held in a cache's own table, not in its store's.
     pub(crate) cache_side: bool,
+    /// Held by a thread, not a task.
+    pub(crate) thread: bool,
 }
 
 /// Whom a settled entry wakes, once its lock is released.
@@ -102,7 +139,18 @@ impl Wake {
 pub(crate) enum Probe<K, V> {
     /// Nobody computes the key: claim it.
     Absent,
-    /// This thread computes it already: infinite recursion.
+    /// This thread computes it already, further down its stack: it computes
+    /// it again, without a claim (waiting for itself would never end). A
+    /// same-key call is not always a loop: `key = n / 2` with `f(n)` calling
+    /// `f(n - 1)`, or a work-stealing pool whose waiting thread runs a job
+    /// that needs a key it holds.
+    Reentered,
+    /// Another thread computes it, and this one is inside a computation of
+    /// its own, so waiting could close a cycle: it computes the key itself,
+    /// without a claim.
+    Busy,
+    /// This thread has come back to the key more than [`REENTRY_LIMIT`]
+    /// times while computing it: infinite recursion.
     Reentry,
     /// Another thread computed it.
     Value(V),
@@ -163,15 +211,22 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             return Probe::Absent;
         };
         match &entry.state {
-            State::Running if entry.owner == me && me != TASK => Probe::Reentry,
+            State::Running if entry.owner == me && me != TASK => {
+                entry.reentries += 1;
+                if entry.reentries > REENTRY_LIMIT { Probe::Reentry } else { Probe::Reentered }
+            }
             State::Done(value) => Probe::Value(value.clone()),
             State::Abandoned => {
                 // Its computer panicked; this thread takes over, and whoever
                 // waits keeps waiting, for this thread now.
                 entry.owner = me;
                 entry.state = State::Running;
-                Probe::Compute(Ticket { hash, id: entry.id, cache_side: self.cache_side }, entry.key.clone())
+                Probe::Compute(
+                    Ticket { hash, id: entry.id, cache_side: self.cache_side, thread: me != TASK },
+                    entry.key.clone(),
+                )
             }
+            State::Running if me != TASK && holds_claims() => Probe::Busy,
             State::Running => {
                 entry.waiters += 1;
                 Probe::Wait(entry.id)
@@ -189,11 +244,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             key,
             id,
             owner: me,
+            reentries: 0,
             waiters: 0,
             wakers: Vec::new(),
             state: State::Running,
         });
-        Ticket { hash, id, cache_side: self.cache_side }
+        Ticket { hash, id, cache_side: self.cache_side, thread: me != TASK }
     }
 
     /// After a wake-up: `None` while entry `id` still runs; else the value
@@ -218,7 +274,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
                 e.waiters -= 1;
                 e.owner = me;
                 e.state = State::Running;
-                Some(Probe::Compute(Ticket { hash, id, cache_side: self.cache_side }, e.key.clone()))
+                Some(Probe::Compute(
+                    Ticket { hash, id, cache_side: self.cache_side, thread: me != TASK },
+                    e.key.clone(),
+                ))
             }
         }
     }
@@ -248,8 +307,9 @@ where
 
 /// Under the lock of a part, after a miss: waits for the thread that
 /// computes the key, or, unless `recheck` finds the value stored after all,
-/// claims it for this thread. `table` finds the part's claims. `Err` is a
-/// same-thread re-entry: the caller releases the lock and calls [`reentry`].
+/// claims it for this thread. `table` finds the part's claims. A same-thread
+/// re-entry is `Claim::Unsupported` (compute without a claim); `Err` is one
+/// past [`REENTRY_LIMIT`]: the caller releases the lock and calls [`reentry`].
 pub(crate) fn claim_in<G, P, K, V, Q>(
     part: &mut G,
     mut sleep: impl FnMut(&mut G),
@@ -271,6 +331,7 @@ where
     }
     match probe {
         Probe::Reentry => Err(Reentry),
+        Probe::Reentered | Probe::Busy => Ok(Claim::Unsupported),
         Probe::Wait(_) | Probe::Absent => Ok(claim_absent(table(part), hash, key, recheck, me)),
         Probe::Value(value) => Ok(Claim::Value(value)),
         Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
@@ -299,8 +360,15 @@ where
     Claim::Compute(ticket, owned)
 }
 
-/// A same-thread re-entry on a key being computed.
+/// A same-thread re-entry on a key being computed, past [`REENTRY_LIMIT`].
 pub(crate) struct Reentry;
+
+/// How often one thread may come back to a key it is computing before that
+/// is taken for infinite recursion. The first re-entry that completes stores
+/// the value, so later calls hit: a program that is not a loop comes back a
+/// few times (once per nesting of one key), and a loop comes back once per
+/// level, reaching this long before the stack runs out.
+pub(crate) const REENTRY_LIMIT: u32 = 1000;
 
 /// How a claim is settled: with the value, or abandoned without one.
 pub(crate) fn outcome<V: Clone>(value: Option<&V>) -> State<V> {
@@ -380,8 +448,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// under this part's lock: a thread that finished between the caller's
     /// miss and now has stored its value before it left the flight table.
     ///
-    /// Panics if the calling thread is computing this very key already: that
-    /// is infinite recursion, and waiting for itself would hang.
+    /// A calling thread that is computing this very key already computes it
+    /// again, unclaimed; past [`REENTRY_LIMIT`] re-entries, that is infinite
+    /// recursion, and a panic.
     pub(crate) fn enter<Q>(&self, view: &Q, name: &str, recheck: impl FnOnce() -> Option<V>) -> Claim<K, V>
     where
         Q: KeyView<Owned = K> + ?Sized,
@@ -423,7 +492,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
             Probe::Wait(id) => Err((hash, id)),
             Probe::Value(value) => Ok(Claim::Value(value)),
             Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
-            Probe::Absent | Probe::Reentry => Ok(claim_absent(&mut table, hash, view, recheck, TASK)),
+            Probe::Absent | Probe::Reentry | Probe::Reentered | Probe::Busy => {
+                Ok(claim_absent(&mut table, hash, view, recheck, TASK))
+            }
         }
     }
 
@@ -439,7 +510,9 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
             Some(Probe::Compute(ticket, owned)) => Poll::Ready(Claim::Compute(ticket, owned)),
             // Unreachable (an entry with waiters stays until they leave):
             // computing it again is right in any case.
-            Some(Probe::Absent | Probe::Reentry | Probe::Wait(_)) => Poll::Ready(Claim::Unsupported),
+            Some(Probe::Absent | Probe::Reentry | Probe::Reentered | Probe::Busy | Probe::Wait(_)) => {
+                Poll::Ready(Claim::Unsupported)
+            }
             None => {
                 if let Some(i) = table.position(id) {
                     let wakers = &mut table.entries[i].wakers;

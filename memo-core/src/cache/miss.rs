@@ -5,7 +5,7 @@ use core::hash::Hash;
 use core::sync::atomic::Ordering::Release;
 
 use super::Cache;
-use crate::flight::{State, Ticket};
+use crate::flight::{Held, State, Ticket};
 use crate::store::Store;
 
 /// A lookup that missed: holds the owned key (and, with single-flight, the
@@ -32,6 +32,9 @@ pub struct Miss<'c, K, V, S> {
     pub(super) key: Option<K>,
     /// The single-flight claim, and how to give it up if the body panics.
     pub(super) claim: Option<(Ticket, Abandon<K, V, S>)>,
+    /// Counts a thread's claim as held while the miss is open (read by
+    /// nobody: its `Drop` is what counts).
+    pub(super) _held: Option<Held>,
 }
 
 /// Gives a claim up (the body panicked): known where the bounds are, called
@@ -40,7 +43,8 @@ type Abandon<K, V, S> = fn(&Cache<K, V, S>, Ticket);
 
 impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
     pub(super) fn claimed(cache: &'c Cache<K, V, S>, key: K, ticket: Ticket) -> Self {
-        Miss { cache, key: Some(key), claim: Some((ticket, Cache::abandon)) }
+        let held = ticket.thread.then(Held::new);
+        Miss { cache, key: Some(key), claim: Some((ticket, Cache::abandon)), _held: held }
     }
 
     /// Stores a clone of `value` under the missed key, hands it to the threads

@@ -173,7 +173,9 @@ where
     ///
     /// # Panics
     ///
-    /// If this thread is computing `view` already (infinite recursion).
+    /// If this thread has come back to `view` more than a thousand times
+    /// while computing it: infinite recursion (a few same-key calls, as with
+    /// `key = n / 2`, just compute again).
     #[inline]
     pub fn lookup<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, V, S>>
     where
@@ -276,7 +278,7 @@ where
 
     /// A miss to compute without a claim.
     pub(crate) fn unclaimed(&self, key: K) -> Miss<'_, K, V, S> {
-        Miss { cache: self, key: Some(key), claim: None }
+        Miss { cache: self, key: Some(key), claim: None, _held: None }
     }
 
     /// Gives a claim up: its body did not return. A waiter takes it over.
@@ -417,7 +419,9 @@ where
     ///
     /// # Panics
     ///
-    /// If this thread is computing `view` already (infinite recursion).
+    /// If this thread has come back to `view` more than a thousand times
+    /// while computing it: infinite recursion (a few same-key calls, as with
+    /// `key = n / 2`, just compute again).
     #[inline]
     pub fn lookup_fresh<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, Expiring<V>, S>>
     where

@@ -1,0 +1,149 @@
+//! A thread that calls a key it is computing, or that waits for another
+//! thread's key while inside a computation of its own: never a false
+//! "infinite recursion" panic, never a hang.
+//!
+//! - `key = n / 2`: `paired(n)` calls `paired(n - 1)`, which has the same key
+//!   when `n` is odd: the plain function's value, on every store.
+//! - Memoized recursion inside rayon: a thread that waits in `join` runs a
+//!   stolen job, which may need a key that the thread holds further down its
+//!   own stack (a re-entry that is not a loop), or that another thread holds
+//!   while that thread waits in `join` for this one's job (a cycle through
+//!   rayon's waits, which memo cannot see). Run many rounds under a watchdog.
+//! - Real infinite recursion still panics, naming the function.
+
+use std::panic::catch_unwind;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use memo::memoize;
+
+#[memoize(key = n / 2)]
+fn paired(n: u64) -> u64 {
+    if n == 0 { 0 } else { paired(n - 1) + 1 }
+}
+
+#[memoize(key = n / 2, maxsize = 4)]
+fn paired_lru(n: u64) -> u64 {
+    if n == 0 { 0 } else { paired_lru(n - 1) + 1 }
+}
+
+#[memoize(key = n / 2, maxsize = 1000)]
+fn paired_big_lru(n: u64) -> u64 {
+    if n == 0 { 0 } else { paired_big_lru(n - 1) + 1 }
+}
+
+#[memoize(key = n / 2, ttl = Duration::from_secs(60))]
+fn paired_expiring(n: u64) -> u64 {
+    if n == 0 { 0 } else { paired_expiring(n - 1) + 1 }
+}
+
+#[memoize(key = n / 2, store = memo::Tiered::new(memo::Unbounded::new(), memo::Unbounded::new()))]
+fn paired_tiered(n: u64) -> u64 {
+    if n == 0 { 0 } else { paired_tiered(n - 1) + 1 }
+}
+
+#[test]
+fn a_same_key_call_that_is_not_infinite_recursion_returns_the_plain_value() {
+    // The inner, even call computes again without waiting for the outer,
+    // odd one (which holds the key); the outer's value is stored last.
+    for f in [paired, paired_lru, paired_big_lru, paired_expiring, paired_tiered] {
+        assert_eq!(f(1), 1);
+        assert_eq!(f(7), 7);
+        assert_eq!(f(300), 300);
+    }
+}
+
+#[memoize(maxsize = 1000)]
+fn forever_lru(x: u32) -> u32 {
+    forever_lru(x)
+}
+
+#[memoize(ttl = Duration::from_secs(60))]
+fn forever_expiring(x: u32) -> u32 {
+    forever_expiring(x)
+}
+
+#[test]
+fn infinite_recursion_still_panics_with_the_functions_name() {
+    for (f, name) in [(forever_lru as fn(u32) -> u32, "forever_lru"), (forever_expiring, "forever_expiring")]
+    {
+        let panic = catch_unwind(|| f(1)).expect_err("infinite recursion must panic");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains(name) && message.contains("infinite recursion"), "{message}");
+        assert!(catch_unwind(|| f(1)).is_err(), "panics again, rather than being stuck");
+    }
+}
+
+/// Lattice paths through an `r` by `c` grid, each cell's two halves in
+/// `rayon::join`.
+#[memoize]
+fn paths(r: u32, c: u32) -> u64 {
+    if r == 0 || c == 0 {
+        return 1;
+    }
+    let (a, b) = rayon::join(|| paths(r - 1, c), || paths(r, c - 1));
+    a + b
+}
+
+#[memoize(maxsize = 200)]
+fn paths_lru(r: u32, c: u32) -> u64 {
+    if r == 0 || c == 0 {
+        return 1;
+    }
+    let (a, b) = rayon::join(|| paths_lru(r - 1, c), || paths_lru(r, c - 1));
+    a + b
+}
+
+fn binomial(n: u64, k: u64) -> u64 {
+    (1..=k).fold(1, |acc, i| acc * (n - k + i) / i)
+}
+
+/// Runs `f` on another thread and fails the test if it does not finish in
+/// `limit` (a hang); the stuck thread is left behind, the verdict is not.
+fn within(limit: Duration, f: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    finished.recv_timeout(limit).expect("hung: memoized recursion inside rayon did not finish");
+}
+
+#[test]
+fn memoized_recursion_inside_rayon_never_panics_or_hangs() {
+    within(Duration::from_secs(120), || {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        for round in 0..60 {
+            paths_cache().clear();
+            paths_lru_cache().clear();
+            let n = 10 + round % 7;
+            let (a, b) = pool.install(|| rayon::join(|| paths(n, n), || paths_lru(n, n)));
+            let want = binomial(2 * u64::from(n), u64::from(n));
+            assert_eq!((a, b), (want, want), "round {round}");
+        }
+    });
+}
+
+#[test]
+fn memoized_recursion_inside_rayon_par_iter_and_scope() {
+    use rayon::prelude::*;
+    within(Duration::from_secs(120), || {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        for round in 0..20 {
+            paths_cache().clear();
+            let sums: Vec<u64> =
+                pool.install(|| (0..12_u32).into_par_iter().map(|n| paths(n, 12 - n)).collect());
+            let want: Vec<u64> = (0..12_u64).map(|n| binomial(12, n)).collect();
+            assert_eq!(sums, want, "round {round}");
+            let mut out = [0_u64; 4];
+            pool.scope(|s| {
+                for (i, slot) in out.iter_mut().enumerate() {
+                    s.spawn(move |_| *slot = paths_lru(8 + i as u32, 8));
+                }
+            });
+            for (i, got) in out.iter().enumerate() {
+                assert_eq!(*got, binomial(16 + i as u64, 8), "round {round}");
+            }
+        }
+    });
+}
