@@ -147,3 +147,20 @@ fn memoized_recursion_inside_rayon_par_iter_and_scope() {
         }
     });
 }
+
+#[memoize]
+fn forever_big_frames(n: u64) -> u64 {
+    // 2 KiB of stack per level: a thousand levels would overflow a 2 MiB
+    // thread stack, which aborts the process instead of panicking.
+    let buf = std::hint::black_box([n.to_le_bytes()[0]; 2048]);
+    forever_big_frames(n) + u64::from(buf[7])
+}
+
+#[test]
+fn infinite_recursion_with_large_frames_panics_before_the_stack_overflows() {
+    let joined =
+        std::thread::Builder::new().stack_size(2 << 20).spawn(|| forever_big_frames(1)).unwrap().join();
+    let panic = joined.expect_err("infinite recursion must panic");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("forever_big_frames") && message.contains("infinite recursion"), "{message}");
+}

@@ -366,9 +366,12 @@ pub(crate) struct Reentry;
 /// How often one thread may come back to a key it is computing before that
 /// is taken for infinite recursion. The first re-entry that completes stores
 /// the value, so later calls hit: a program that is not a loop comes back a
-/// few times (once per nesting of one key), and a loop comes back once per
-/// level, reaching this long before the stack runs out.
-pub(crate) const REENTRY_LIMIT: u32 = 1000;
+/// few times (once per nesting of one key: `key = n / 2` once, a pool's
+/// stolen jobs once per job stolen while the key is open and not yet
+/// stored), and a loop comes back once per level. Small, so that a loop
+/// whose levels use kilobytes of stack panics long before a 2 MiB thread
+/// stack overflows, which would abort the process.
+pub(crate) const REENTRY_LIMIT: u32 = 32;
 
 /// How a claim is settled: with the value, or abandoned without one.
 pub(crate) fn outcome<V: Clone>(value: Option<&V>) -> State<V> {

@@ -173,8 +173,8 @@ where
     ///
     /// # Panics
     ///
-    /// If this thread has come back to `view` more than a thousand times
-    /// while computing it: infinite recursion (a few same-key calls, as with
+    /// If this thread has come back to `view` more than 32 times while
+    /// computing it: infinite recursion (a few same-key calls, as with
     /// `key = n / 2`, just compute again).
     #[inline]
     pub fn lookup<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, V, S>>
@@ -419,8 +419,8 @@ where
     ///
     /// # Panics
     ///
-    /// If this thread has come back to `view` more than a thousand times
-    /// while computing it: infinite recursion (a few same-key calls, as with
+    /// If this thread has come back to `view` more than 32 times while
+    /// computing it: infinite recursion (a few same-key calls, as with
     /// `key = n / 2`, just compute again).
     #[inline]
     pub fn lookup_fresh<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, Expiring<V>, S>>

@@ -17,9 +17,9 @@
 //! There is no record of the keys being computed: a body that calls its own
 //! function with the key it computes just computes it again (`key = n / 2`
 //! with `f(n)` calling `f(n - 1)` is fine). Infinite recursion is caught by
-//! sampling: every 256th open miss on this thread is remembered, and when 16
-//! remembered ones have one key, that key has been re-entered thousands of
-//! levels deep, which is a panic rather than a stack overflow.
+//! sampling: every 8th open miss on this thread is remembered, and when 16
+//! of the last 32 remembered ones have one key, that key has been re-entered
+//! over a hundred levels deep, which is a panic rather than a stack overflow.
 
 use core::cell::{Cell, RefCell};
 use core::hash::Hash;
@@ -33,10 +33,15 @@ use super::lru::{Displaced, Lru};
 use crate::info::CacheInfo;
 use crate::key::{Exact, KeyView, hash_view};
 
-/// Every this many open misses, one is remembered.
-const SAMPLE_EVERY: u32 = 256;
-/// Remembered misses of one key that make infinite recursion.
+/// Every this many open misses, one is remembered: a loop on one key panics
+/// by 128 levels, before frames of kilobytes overflow a 2 MiB stack.
+const SAMPLE_EVERY: u32 = 8;
+/// Remembered misses of one key, among the last [`WINDOW`], that make
+/// infinite recursion (a loop through two keys has half of them each).
 const SAMPLES_OF_ONE_KEY: usize = 16;
+/// How many of the latest samples a new one is compared with: a deep
+/// recursion over distinct keys pays a bounded cost per sample.
+const WINDOW: usize = 32;
 
 enum Entries<K, V> {
     /// Key, value, and the key's hash (so the table grows without the
@@ -157,7 +162,8 @@ impl<K: Hash + Eq + Clone, V: Clone> LocalCache<K, V> {
         if sampled {
             let key = miss.key.clone().unwrap_or_else(|| unreachable!("set above"));
             let mut samples = self.samples.borrow_mut();
-            let same = samples.iter().filter(|(h, k)| *h == hash && *k == key).count();
+            let recent = &samples[samples.len().saturating_sub(WINDOW)..];
+            let same = recent.iter().filter(|(h, k)| *h == hash && *k == key).count();
             samples.push((hash, key));
             if same + 1 >= SAMPLES_OF_ONE_KEY {
                 drop(samples);
