@@ -254,3 +254,34 @@ fn default_methods_of_traits_work() {
     assert_eq!((info.hits, info.misses, info.currsize), (1, 2, 2));
     assert!(std::ptr::eq(Cat::describe_cache(), Dog::describe_cache()));
 }
+
+// A type passed to `macro_rules!` as `$t:ty` comes wrapped in an invisible
+// group: `&str` is still an argument taken by reference, and `Result` still
+// a `Result` (not cached when it is an `Err`).
+macro_rules! by_type {
+    ($name:ident, $t:ty, $r:ty) => {
+        #[memoize]
+        fn $name(x: $t) -> $r {
+            if x.is_empty() { Err(()) } else { Ok(x.len()) }
+        }
+    };
+}
+by_type!(len_via_macro, &str, Result<usize, ()>);
+
+#[memoize]
+#[allow(unused_parens)] // the shape under test
+fn len_in_parens(x: (&str)) -> usize {
+    x.len()
+}
+
+#[test]
+fn types_from_macro_rules_and_in_parentheses_keep_their_meaning() {
+    assert_eq!(len_via_macro("abc"), Ok(3));
+    assert_eq!(len_via_macro("abc"), Ok(3));
+    assert_eq!(len_via_macro(""), Err(()));
+    assert_eq!(len_via_macro(""), Err(()));
+    let info = len_via_macro_cache().info();
+    assert_eq!((info.hits, info.currsize), (1, 1), "an Err is not cached");
+    assert_eq!(len_in_parens("ab"), len_in_parens("ab"));
+    assert_eq!(len_in_parens_cache().info().hits, 1);
+}

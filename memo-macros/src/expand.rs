@@ -244,7 +244,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
     // type named `Result` or `Option` is recognised; an alias of another name
     // takes the policy from `cache_err` or `cache_none` written out.
     let named = |name: &str| match &sig.output {
-        syn::ReturnType::Type(_, ty) => match &**ty {
+        syn::ReturnType::Type(_, ty) => match sig::ungroup(ty) {
             syn::Type::Path(path) => path.path.segments.last().is_some_and(|s| s.ident == name),
             _ => false,
         },

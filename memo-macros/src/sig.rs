@@ -50,7 +50,7 @@ pub fn analyse(sig: &Signature, options: &Options, errors: &mut Vec<Error>) -> V
                 }
             }
             FnArg::Typed(pat_type) => {
-                let ty = (*pat_type.ty).clone();
+                let ty = ungroup(&pat_type.ty).clone();
                 check_no_impl_trait(&ty, "an argument", errors);
                 if let Type::Reference(reference) = &ty {
                     if let Some(mutability) = reference.mutability {
@@ -128,7 +128,7 @@ fn check_function(sig: &Signature, errors: &mut Vec<Error>) {
     }
     if let ReturnType::Type(_, ty) = &sig.output {
         check_no_impl_trait(ty, "the return type", errors);
-        if let Type::Reference(reference) = &**ty {
+        if let Type::Reference(reference) = ungroup(ty) {
             let is_static = reference.lifetime.as_ref().is_some_and(|l| l.ident == "static");
             if !is_static {
                 errors.push(Error::new_spanned(
@@ -178,4 +178,17 @@ pub fn respan(tokens: &impl ToTokens, span: Span) -> TokenStream {
             tree
         })
         .collect()
+}
+
+/// `ty` without the invisible group that a `macro_rules!` `$t:ty` wraps it
+/// in, or the parentheses written around it: `&str` passed as `$t` is still
+/// an argument taken by reference.
+pub fn ungroup(mut ty: &Type) -> &Type {
+    loop {
+        match ty {
+            Type::Group(group) => ty = &group.elem,
+            Type::Paren(paren) => ty = &paren.elem,
+            _ => return ty,
+        }
+    }
 }
