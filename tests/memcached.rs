@@ -9,7 +9,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use common::{OwnServer, Wrapper, raw, run, server_env, silent_server};
+use common::{OwnServer, raw, run, server_env, silent_server};
 use memo::{Cache, Memcached, Store, memoize};
 
 fn servers() -> Vec<String> {
@@ -180,204 +180,14 @@ fn a_garbage_value_is_a_miss_and_is_replaced() {
     assert_eq!(cache.get_or_insert_with(&7, || unreachable!()), "seven");
 }
 
-// Two functions of one name in one module: methods of two `impl` blocks.
-struct Dogs;
-struct Cats;
-
-impl Dogs {
-    #[memoize(store = named())]
-    fn sound(n: u64) -> String {
-        format!("woof {n}")
-    }
+/// A store of the test servers with neither a namespace nor a version.
+fn unnamed<K, V>() -> Memcached<K, V> {
+    Memcached::new(servers())
 }
 
-impl Cats {
-    #[memoize(store = named())]
-    fn sound(n: u64) -> String {
-        format!("meow {n}")
-    }
+/// A store of the test servers under one namespace of this run's.
+fn shaped<V>() -> Memcached<u64, V> {
+    store("shape")
 }
 
-#[test]
-fn same_named_methods_of_two_impl_blocks_do_not_share_entries() {
-    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
-    assert_eq!(Cats::sound(1), "meow 1");
-    assert_eq!(Dogs::sound(1), "woof 1");
-    assert_eq!(Cats::sound(1), "meow 1");
-    assert_eq!(Dogs::sound(1), "woof 1");
-    for info in [Dogs::sound_cache().info(), Cats::sound_cache().info()] {
-        assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0), "{info}");
-    }
-}
-
-fn first(x: u64) -> u64 {
-    #[memoize(store = named())]
-    fn helper(x: u64) -> u64 {
-        x * 10
-    }
-    helper(x)
-}
-
-fn second(x: u64) -> u64 {
-    #[memoize(store = named())]
-    fn helper(x: u64) -> u64 {
-        x * 20
-    }
-    helper(x)
-}
-
-#[test]
-fn same_named_nested_functions_do_not_share_entries() {
-    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
-    assert_eq!(first(3), 30);
-    assert_eq!(second(3), 60);
-    assert_eq!(first(3), 30);
-    assert_eq!(second(3), 60);
-}
-
-#[memoize(store = named())]
-fn size_times<T: 'static>(x: u64) -> u64 {
-    x * std::mem::size_of::<T>() as u64
-}
-
-#[test]
-fn two_instantiations_of_a_generic_function_do_not_share_entries() {
-    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
-    assert_eq!(size_times::<u8>(2), 2);
-    assert_eq!(size_times::<u64>(2), 16);
-    assert_eq!(size_times::<u8>(2), 2);
-    assert_eq!(size_times::<u64>(2), 16);
-    assert_eq!(size_times_cache().info().store_errors, 0);
-}
-
-static WRAPPED: AtomicUsize = AtomicUsize::new(0);
-
-#[memoize(store = Wrapper(Memcached::new(servers())))]
-fn wrapped_a(x: u64) -> u64 {
-    WRAPPED.fetch_add(1, SeqCst);
-    x + 1000
-}
-
-#[memoize(store = Wrapper(Memcached::new(servers())))]
-fn wrapped_b(x: u64) -> u64 {
-    WRAPPED.fetch_add(1, SeqCst);
-    x + 2000
-}
-
-#[test]
-fn an_unnamed_store_inside_a_wrapper_refuses_and_the_function_computes() {
-    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
-    assert_eq!(wrapped_a(1), 1001);
-    assert_eq!(wrapped_b(1), 2001);
-    assert_eq!(wrapped_b(1), 2001);
-    assert_eq!(WRAPPED.load(SeqCst), 3, "nothing is shared, nothing is kept");
-    let info = wrapped_b_cache().info();
-    assert_eq!((info.hits, info.store_errors), (0, 4), "two lookups and two inserts refused: {info}");
-}
-
-/// An argument whose `Serialize` writes both variants alike.
-#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-enum Id {
-    User(u64),
-    Order(u64),
-}
-
-#[memoize(store = named())]
-fn label(id: Id) -> String {
-    match id {
-        Id::User(n) => format!("user {n}"),
-        Id::Order(n) => format!("order {n}"),
-    }
-}
-
-#[test]
-fn an_untagged_enum_key_never_gets_another_variants_value() {
-    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
-    assert_eq!(label(Id::User(1)), "user 1");
-    assert_eq!(label(Id::Order(1)), "order 1");
-    assert_eq!(label(Id::Order(1)), "order 1");
-    // `Order(1)` decodes back as `User(1)`: it has no exact encoding, and
-    // never reaches the server (two lookups, two inserts refused).
-    assert_eq!(label_cache().info().store_errors, 4);
-    assert_eq!(label(Id::User(1)), "user 1");
-    assert_eq!(label_cache().info().hits, 1, "`User(1)` round-trips, and is shared");
-}
-
-/// An argument with a field that `Serialize` leaves out.
-#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-struct Search {
-    text: String,
-    #[serde(skip)]
-    limit: u32,
-}
-
-#[memoize(store = named())]
-fn search(query: Search) -> String {
-    format!("{} results for {}", query.limit, query.text)
-}
-
-#[test]
-fn a_key_with_a_skipped_field_never_gets_the_value_of_another_limit() {
-    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
-    let query = |limit| Search { text: String::from("rust"), limit };
-    assert_eq!(search(query(10)), "10 results for rust");
-    assert_eq!(search(query(500)), "500 results for rust");
-    assert_eq!(search(query(10)), "10 results for rust");
-    assert_eq!(search_cache().info().store_errors, 6);
-    // At its default the field round-trips: that key is shared.
-    assert_eq!(search(query(0)), "0 results for rust");
-    assert_eq!(search(query(0)), "0 results for rust");
-    assert_eq!(search_cache().info().hits, 1);
-}
-
-/// Values of a function whose return type changed shape between two builds:
-/// one name and one `type_name`, other field types or another variant set.
-#[test]
-fn a_value_of_another_shape_is_a_miss() {
-    let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
-    {
-        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
-        struct Reading {
-            value: u64,
-            unit: String,
-        }
-        let old = Cache::new(store::<u64, _>("shape"));
-        let reading = Reading { value: 5, unit: String::from("m") };
-        assert_eq!(old.get_or_insert_with(&1, || reading.clone()), reading);
-        assert_eq!(old.get_or_insert_with(&1, || unreachable!()), reading);
-    }
-    {
-        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
-        struct Reading {
-            value: i64,
-            unit: String,
-        }
-        let new = Cache::new(store::<u64, _>("shape"));
-        let reading = Reading { value: -5, unit: String::from("m") };
-        assert_eq!(new.get_or_insert_with(&1, || reading.clone()), reading, "not the old build's value");
-        assert_eq!(new.info().store_errors, 1);
-        assert_eq!(new.get_or_insert_with(&1, || unreachable!()), reading);
-    }
-    {
-        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
-        enum Plan {
-            Free,
-            Pro,
-        }
-        let old = Cache::new(store::<u64, _>("shape"));
-        assert_eq!(old.get_or_insert_with(&2, || Plan::Pro), Plan::Pro);
-    }
-    {
-        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
-        enum Plan {
-            Free,
-            Pro,
-            Team,
-        }
-        let new = Cache::new(store::<u64, _>("shape"));
-        assert_eq!(new.get_or_insert_with(&2, || Plan::Team), Plan::Team, "not the old build's value");
-        assert_eq!(new.info().store_errors, 1);
-        let _ = (Plan::Free, Plan::Pro);
-    }
-}
+common::scenarios::identity_scenarios!(env: "MEMO_TEST_MEMCACHED", named: named, unnamed: unnamed, shaped: shaped);

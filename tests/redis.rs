@@ -10,7 +10,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use common::{OwnServer, Wrapper, host_port, raw, resp_set, run, server_env, silent_server};
+use common::{OwnServer, host_port, raw, resp_set, run, server_env, silent_server};
 use memo::{Exact, Redis, Store, memoize};
 
 fn url() -> String {
@@ -389,120 +389,6 @@ fn a_codec_of_ones_own() {
     assert_eq!(default.info().store_errors, 1);
 }
 
-// Two functions of one name in one module: methods of two `impl` blocks.
-struct Users;
-struct Orders;
-
-impl Users {
-    #[memoize(store = Redis::new(&url()).version(run()))]
-    fn describe(id: u64) -> String {
-        format!("user {id}")
-    }
-}
-
-impl Orders {
-    #[memoize(store = Redis::new(&url()).version(run()))]
-    fn describe(id: u64) -> String {
-        format!("order {id}")
-    }
-}
-
-#[test]
-fn same_named_methods_of_two_impl_blocks_do_not_share_entries() {
-    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
-    assert_eq!(Users::describe(1), "user 1");
-    assert_eq!(Orders::describe(1), "order 1");
-    assert_eq!(Users::describe(1), "user 1");
-    assert_eq!(Orders::describe(1), "order 1");
-    for info in [Users::describe_cache().info(), Orders::describe_cache().info()] {
-        assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0), "{info}");
-    }
-}
-
-// Two nested functions of one name in one module.
-fn plus_one(x: u64) -> u64 {
-    #[memoize(store = Redis::new(&url()).version(run()))]
-    fn helper(x: u64) -> u64 {
-        x + 1
-    }
-    helper(x)
-}
-
-fn plus_two(x: u64) -> u64 {
-    #[memoize(store = Redis::new(&url()).version(run()))]
-    fn helper(x: u64) -> u64 {
-        x + 2
-    }
-    helper(x)
-}
-
-#[test]
-fn same_named_nested_functions_do_not_share_entries() {
-    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
-    assert_eq!(plus_one(10), 11);
-    assert_eq!(plus_two(10), 12);
-    assert_eq!(plus_one(10), 11);
-    assert_eq!(plus_two(10), 12);
-}
-
-trait Scale {
-    const FACTOR: u64;
-}
-struct Double;
-struct Triple;
-impl Scale for Double {
-    const FACTOR: u64 = 2;
-}
-impl Scale for Triple {
-    const FACTOR: u64 = 3;
-}
-
-// Two instantiations of equal key and value types.
-#[memoize(store = Redis::new(&url()).version(run()))]
-fn scaled<S: Scale + 'static>(x: u64) -> u64 {
-    x * S::FACTOR
-}
-
-#[test]
-fn two_instantiations_of_a_generic_function_do_not_share_entries() {
-    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
-    assert_eq!(scaled::<Double>(5), 10);
-    assert_eq!(scaled::<Triple>(5), 15);
-    assert_eq!(scaled::<Double>(5), 10);
-    assert_eq!(scaled::<Triple>(5), 15);
-    assert_eq!(scaled_cache().info().store_errors, 0);
-}
-
-static WRAPPED: AtomicUsize = AtomicUsize::new(0);
-
-// A store of the user's that does not forward the hook: the stores inside
-// cannot be named after their function.
-#[memoize(store = Wrapper(Redis::new(&url())))]
-fn wrapped_a(x: u64) -> u64 {
-    WRAPPED.fetch_add(1, SeqCst);
-    x + 1000
-}
-
-#[memoize(store = Wrapper(Redis::new(&url())))]
-fn wrapped_b(x: u64) -> u64 {
-    WRAPPED.fetch_add(1, SeqCst);
-    x + 2000
-}
-
-#[test]
-fn an_unnamed_store_inside_a_wrapper_refuses_and_the_function_computes() {
-    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
-    assert_eq!(wrapped_a(1), 1001);
-    assert_eq!(wrapped_b(1), 2001);
-    assert_eq!(wrapped_a(1), 1001);
-    assert_eq!(WRAPPED.load(SeqCst), 3, "nothing is shared, nothing is kept");
-    let info = wrapped_a_cache().info();
-    assert_eq!((info.hits, info.store_errors), (0, 4), "two lookups and two inserts refused: {info}");
-    // A store made by hand is unnamed too, and says what to write.
-    let error = Redis::<u64, u64>::new(&url()).key_of(&1).unwrap_err().to_string();
-    assert!(error.contains(".namespace(") && error.contains("__bind"), "{error}");
-}
-
 // `Tiered` forwards the hook to both tiers.
 #[memoize(store = memo::Tiered::new(memo::Unbounded::new(), Redis::new(&url()).version(run())))]
 fn tiered_and_named(x: u64) -> u64 {
@@ -516,60 +402,15 @@ fn a_tiered_store_names_its_far_tier_after_the_function() {
     assert_eq!(tiered_and_named_cache().info().store_errors, 0);
 }
 
-/// An argument whose `Serialize` writes both variants alike.
-#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-enum Id {
-    User(u64),
-    Order(u64),
+/// A store of the test server named after its function, in a version of
+/// this run's own.
+fn named<K, V>() -> Redis<K, V> {
+    Redis::new(&url()).version(run())
 }
 
-#[memoize(store = Redis::new(&url()).version(run()))]
-fn label(id: Id) -> String {
-    match id {
-        Id::User(n) => format!("user {n}"),
-        Id::Order(n) => format!("order {n}"),
-    }
-}
-
-#[test]
-fn an_untagged_enum_key_never_gets_another_variants_value() {
-    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
-    assert_eq!(label(Id::User(1)), "user 1");
-    assert_eq!(label(Id::Order(1)), "order 1");
-    assert_eq!(label(Id::Order(1)), "order 1");
-    // `Order(1)` decodes back as `User(1)`: it has no exact encoding, and
-    // never reaches the server (two lookups, two inserts refused).
-    assert_eq!(label_cache().info().store_errors, 4);
-    assert_eq!(label(Id::User(1)), "user 1");
-    assert_eq!(label_cache().info().hits, 1, "`User(1)` round-trips, and is shared");
-}
-
-/// An argument with a field that `Serialize` leaves out.
-#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-struct Search {
-    text: String,
-    #[serde(skip)]
-    limit: u32,
-}
-
-#[memoize(store = Redis::new(&url()).version(run()))]
-fn search(query: Search) -> String {
-    format!("{} results for {}", query.limit, query.text)
-}
-
-#[test]
-fn a_key_with_a_skipped_field_never_gets_the_value_of_another_limit() {
-    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
-    let query = |limit| Search { text: String::from("rust"), limit };
-    assert_eq!(search(query(10)), "10 results for rust");
-    assert_eq!(search(query(500)), "500 results for rust");
-    assert_eq!(search(query(10)), "10 results for rust");
-    assert_eq!(search_cache().info().store_errors, 6);
-    // At its default the field round-trips: that key is shared.
-    assert_eq!(search(query(0)), "0 results for rust");
-    assert_eq!(search(query(0)), "0 results for rust");
-    assert_eq!(search_cache().info().hits, 1);
+/// A store of the test server with neither a namespace nor a version.
+fn unnamed<K, V>() -> Redis<K, V> {
+    Redis::new(&url())
 }
 
 /// A store of the test server under one namespace of this run's.
@@ -577,53 +418,4 @@ fn shaped<V>() -> Redis<u64, V> {
     Redis::new(&url()).namespace("tests::redis::shape").version(run())
 }
 
-/// Values of a function whose return type changed shape between two builds:
-/// one name and one `type_name`, other field types or another variant set.
-#[test]
-fn a_value_of_another_shape_is_a_miss() {
-    let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
-    {
-        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
-        struct Reading {
-            value: u64,
-            unit: String,
-        }
-        let old = memo::Cache::new(shaped());
-        let reading = Reading { value: 5, unit: String::from("m") };
-        assert_eq!(old.get_or_insert_with(&1, || reading.clone()), reading);
-        assert_eq!(old.get_or_insert_with(&1, || unreachable!()), reading);
-    }
-    {
-        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
-        struct Reading {
-            value: i64,
-            unit: String,
-        }
-        let new = memo::Cache::new(shaped());
-        let reading = Reading { value: -5, unit: String::from("m") };
-        assert_eq!(new.get_or_insert_with(&1, || reading.clone()), reading, "not the old build's value");
-        assert_eq!(new.info().store_errors, 1);
-        assert_eq!(new.get_or_insert_with(&1, || unreachable!()), reading);
-    }
-    {
-        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
-        enum Plan {
-            Free,
-            Pro,
-        }
-        let old = memo::Cache::new(shaped());
-        assert_eq!(old.get_or_insert_with(&2, || Plan::Pro), Plan::Pro);
-    }
-    {
-        #[derive(Clone, PartialEq, Debug, serde::Serialize, serde::Deserialize)]
-        enum Plan {
-            Free,
-            Pro,
-            Team,
-        }
-        let new = memo::Cache::new(shaped());
-        assert_eq!(new.get_or_insert_with(&2, || Plan::Team), Plan::Team, "not the old build's value");
-        assert_eq!(new.info().store_errors, 1);
-        let _ = (Plan::Free, Plan::Pro);
-    }
-}
+common::scenarios::identity_scenarios!(env: "MEMO_TEST_REDIS_URL", named: named, unnamed: unnamed, shaped: shaped);

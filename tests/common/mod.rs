@@ -9,6 +9,8 @@
 
 #![allow(dead_code, reason = "each test file uses some of these")]
 
+pub mod scenarios;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

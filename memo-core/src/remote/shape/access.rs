@@ -86,15 +86,7 @@ impl<'de> de::VariantAccess<'de> for Enum<'_> {
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value> {
-        let mut slots = vec![Format::Unknown; len];
-        let value = visitor.visit_seq(Seq {
-            tracer: self.tracer,
-            slots: &mut slots,
-            next: 0,
-            shadow: self.shadow,
-        })?;
-        *self.body = Some(Body::Tuple(slots));
-        Ok(value)
+        self.fields(len, visitor, Body::Tuple)
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -102,14 +94,27 @@ impl<'de> de::VariantAccess<'de> for Enum<'_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value> {
-        let mut slots = vec![Format::Unknown; fields.len()];
+        self.fields(fields.len(), visitor, |slots| Body::Struct(fields.iter().copied().zip(slots).collect()))
+    }
+}
+
+impl Enum<'_> {
+    /// Visits the `len` fields of a tuple or struct variant as a sequence,
+    /// and records their formats as the body that `body` makes of them.
+    fn fields<'de, V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+        body: impl FnOnce(Vec<Format>) -> Body,
+    ) -> Result<V::Value> {
+        let mut slots = vec![Format::Unknown; len];
         let value = visitor.visit_seq(Seq {
             tracer: self.tracer,
             slots: &mut slots,
             next: 0,
             shadow: self.shadow,
         })?;
-        *self.body = Some(Body::Struct(fields.iter().copied().zip(slots).collect()));
+        *self.body = Some(body(slots));
         Ok(value)
     }
 }
