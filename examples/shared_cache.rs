@@ -7,7 +7,10 @@
 //! cargo run --release --features redis --example shared_cache   # all hits
 //! ```
 //!
-//! The server comes from `MEMO_REDIS_URL` (default `redis://127.0.0.1:6379`).
+//! The server comes from `MEMO_REDIS_URL` (default `redis://127.0.0.1:6379`):
+//! any URL the `redis` crate reads, such as
+//! `rediss://user:percent%40encoded@host:6380` for TLS and an ACL user, with
+//! `MEMO_REDIS_CA=ca.pem` to trust a private CA.
 //! Without a server the program still prints the right answers: every lookup
 //! is a miss, counted as a store error.
 

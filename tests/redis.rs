@@ -10,7 +10,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
-use common::{OwnServer, host_port, raw, resp_set, run, server_env, silent_server};
+use common::{OwnServer, dribbling_redis, host_port, raw, resp, resp_set, run, server_env, silent_server};
 use memo::{Exact, Redis, Store, memoize};
 
 fn url() -> String {
@@ -293,7 +293,11 @@ mod asynchronous {
         std::env::var("MEMO_TEST_SILENT").unwrap_or_default()
     }
 
-    #[memoize(store = Redis::new(&silent_url()).timeout(Duration::from_millis(200)))]
+    // Connecting includes redis-rs's handshake, which the silent server never
+    // answers: the connect deadline runs out, 200 ms as well.
+    #[memoize(store = Redis::new(&silent_url())
+        .connect_timeout(Duration::from_millis(200))
+        .timeout(Duration::from_millis(200)))]
     async fn behind_a_silent_server(x: u64) -> u64 {
         x + 1
     }
@@ -400,6 +404,107 @@ fn a_tiered_store_names_its_far_tier_after_the_function() {
     let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
     assert_eq!(tiered_and_named(1), 8);
     assert_eq!(tiered_and_named_cache().info().store_errors, 0);
+}
+
+/// A cache of one function of this run's on the Redis at `url`, for the
+/// tests of connecting: its first call computes and stores.
+fn connected(store: Redis<u64, u64>, namespace: &str) -> memo::Cache<u64, u64, Redis<u64, u64>> {
+    memo::Cache::new(store.namespace(format!("tests::redis::{namespace}")).version(run()))
+}
+
+/// Two calls of one key: the first computes, the second hits.
+fn hits_across_two_calls(cache: &memo::Cache<u64, u64, Redis<u64, u64>>) {
+    assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
+    assert_eq!(cache.get_or_insert_with(&1, || unreachable!("a hit")), 10);
+    let info = cache.info();
+    assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0), "{info}");
+}
+
+/// One call: computed, not from the server, with a counted store error.
+fn misses_with_an_error(cache: &memo::Cache<u64, u64, Redis<u64, u64>>) {
+    assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
+    assert_eq!(cache.get_or_insert_with(&1, || 11), 11, "nothing kept");
+    let info = cache.info();
+    assert_eq!(info.hits, 0, "{info}");
+    assert!(info.store_errors >= 1, "{info}");
+}
+
+#[test]
+fn rediss_trusting_the_ca_hits_across_two_calls() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_TLS_URL") else { return };
+    let ca = server_env("MEMO_TEST_REDIS_CA").unwrap();
+    // The URL's user has ':', '@' and '%' in its password, percent-encoded.
+    // A TLS connect is several round trips and a signature check: more than
+    // the 50 ms default in a debug build on a busy machine.
+    let store = Redis::new(&url).tls_ca_file(&ca).connect_timeout(Duration::from_secs(2));
+    hits_across_two_calls(&connected(store, "tls"));
+}
+
+#[test]
+fn rediss_to_a_certificate_not_trusted_is_a_miss_and_a_counted_error() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_TLS_URL") else { return };
+    let cache = connected(Redis::new(&url).connect_timeout(Duration::from_secs(2)), "tls_untrusted");
+    let start = Instant::now();
+    let error = cache.store().get(&Exact(&1)).unwrap_err().to_string();
+    assert!(
+        error.to_lowercase().contains("certificate"),
+        "not for its certificate: {error} after {:?}",
+        start.elapsed()
+    );
+    misses_with_an_error(&cache);
+    // A CA file that is not there: no TLS without trust.
+    let no_ca = Redis::new(&url).tls_ca_file("/nonexistent/ca.pem").connect_timeout(Duration::from_secs(2));
+    misses_with_an_error(&connected(no_ca, "tls_no_ca"));
+}
+
+/// The user `memo_acl` on the test server, with a password of `:`, `@` and
+/// `%`; the URL of it, with `password` percent-encoded.
+fn acl_user(url: &str, password: &str) -> String {
+    let setuser = resp(&[b"ACL", b"SETUSER", b"memo_acl", b"on", b"resetpass", b">p:w@d%1", b"~*", b"+@all"]);
+    assert_eq!(raw(&host_port(url), &setuser), b"+OK\r\n");
+    format!("redis://memo_acl:{password}@{}", host_port(url))
+}
+
+#[test]
+fn an_acl_user_with_a_percent_encoded_password_hits() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    hits_across_two_calls(&connected(Redis::new(&acl_user(&url, "p%3Aw%40d%251")), "acl"));
+}
+
+#[test]
+fn a_wrong_password_is_a_miss_and_a_counted_error() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    hits_across_two_calls(&connected(Redis::new(&acl_user(&url, "p%3Aw%40d%251")), "acl_right"));
+    misses_with_an_error(&connected(Redis::new(&acl_user(&url, "p%3Aw%40d%252")), "acl_wrong"));
+}
+
+#[test]
+fn a_unix_socket_url_hits() {
+    let Some(socket) = server_env("MEMO_TEST_REDIS_SOCKET") else { return };
+    hits_across_two_calls(&connected(Redis::new(&format!("redis+unix://{socket}")), "unix"));
+}
+
+#[test]
+fn a_client_of_ones_own_is_used() {
+    let Some(url) = server_env("MEMO_TEST_REDIS_URL") else { return };
+    hits_across_two_calls(&connected(Redis::with_client(redis::Client::open(url).unwrap()), "own_client"));
+    let nodes = server_env("MEMO_TEST_REDIS_CLUSTER").unwrap();
+    let urls: Vec<String> = nodes.split(',').map(|node| format!("redis://{node}")).collect();
+    let cluster = redis::cluster::ClusterClient::new(urls).unwrap();
+    hits_across_two_calls(&connected(Redis::with_cluster_client(cluster), "own_cluster_client"));
+}
+
+#[test]
+fn a_server_that_dribbles_its_reply_is_a_miss_at_the_deadline() {
+    // 200 bytes, one every 30 ms: six seconds for the whole reply, while no
+    // read ever waits more than 30 ms.
+    let store = Redis::new(&dribbling_redis(200, Duration::from_millis(30)))
+        .timeout(Duration::from_millis(100))
+        .retry_after(Duration::ZERO);
+    let cache = connected(store, "dribbling");
+    let start = Instant::now();
+    misses_with_an_error(&cache);
+    assert!(start.elapsed() < Duration::from_secs(2), "{:?} for two calls", start.elapsed());
 }
 
 /// A store of the test server named after its function, in a version of

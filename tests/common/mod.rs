@@ -186,3 +186,45 @@ impl<K, V, S: memo::Store<K, V>> memo::Store<K, V> for Wrapper<S> {
         self.0.len()
     }
 }
+
+/// A command in RESP.
+pub fn resp(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// A hostile Redis: it answers a client's handshake (`CLIENT SETINFO`) at
+/// once, then answers any other command with a bulk reply of `len` bytes
+/// that it sends one byte every `every`. The listener lives as long as the
+/// test process.
+pub fn dribbling_redis(len: usize, every: Duration) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let mut request = [0; 4096];
+                while let Ok(n @ 1..) = stream.read(&mut request) {
+                    let handshakes = request[..n].windows(7).filter(|w| w == b"SETINFO").count();
+                    if handshakes > 0 {
+                        let _ = stream.write_all(&b"+OK\r\n".repeat(handshakes));
+                        continue;
+                    }
+                    let _ = stream.write_all(format!("${len}\r\n").as_bytes());
+                    for _ in 0..len {
+                        thread::sleep(every);
+                        if stream.write_all(b"x").is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}

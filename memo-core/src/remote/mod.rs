@@ -20,7 +20,7 @@
 //!   by hand, or inside a store of your own that does not forward the hook)
 //!   refuses every operation.
 //! - A `ttl` becomes the server's expiry.
-//! - Failures are misses: every operation has a timeout (50 ms by default),
+//! - Failures are misses: every operation has a deadline (50 ms by default),
 //!   connecting is lazy, a failed server is left alone for a second and then
 //!   tried again, and every error is counted in `CacheInfo::store_errors` and
 //!   logged (the `log` crate, target `memo`).
@@ -101,11 +101,16 @@ pub struct Shared<B, K, V, C = MessagePack> {
     types: PhantomData<fn(K) -> V>,
 }
 
-/// A store on Redis (a server, or a Redis Cluster). Read the address from
-/// `MEMO_REDIS_URL` (`redis://[:password@]host[:port][/db]`) or, for a
-/// cluster, `MEMO_REDIS_CLUSTER` (`host:port,host:port,...`) with
-/// [`from_env`](Shared::from_env), or give it with [`new`](Shared::new) or
-/// [`cluster`](Shared::cluster).
+/// A store on Redis (a server, or a Redis Cluster), through the `redis`
+/// crate. Read the address from `MEMO_REDIS_URL` (any URL redis-rs reads:
+/// `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS,
+/// `redis+unix:///path`; user and password percent-encoded) or, for a
+/// cluster, `MEMO_REDIS_CLUSTER` (`host:port,host:port,...` or URLs), and a
+/// CA file from `MEMO_REDIS_CA`, with [`from_env`](Shared::from_env); or
+/// give them with [`new`](Shared::new), [`cluster`](Shared::cluster) and
+/// [`tls_ca_file`](Shared::tls_ca_file); or hand over a client of your own
+/// with [`with_client`](Shared::with_client) or
+/// [`with_cluster_client`](Shared::with_cluster_client).
 #[cfg(feature = "redis")]
 pub type Redis<K, V, C = MessagePack> = Shared<RedisServer, K, V, C>;
 
@@ -130,31 +135,71 @@ impl<B: Backend, K, V> Shared<B, K, V> {
 
 #[cfg(feature = "redis")]
 impl<K, V> Shared<RedisServer, K, V> {
-    /// A store on the Redis server at `url`
-    /// (`redis://[:password@]host[:port][/db]`). Nothing connects until the
-    /// first call; a URL that cannot be read makes every call a miss, counted
-    /// as a store error.
+    /// A store on the Redis server at `url`: `redis://`, `rediss://` (TLS,
+    /// trusting the system's roots, or [`tls_ca_file`](Self::tls_ca_file)),
+    /// `redis+unix:///path`, a user and a password percent-encoded
+    /// (`redis://memo:p%40ss@host`), `/db`, `?protocol=resp3`, or a bare
+    /// `host[:port]`. Nothing connects until the first call; a URL that
+    /// cannot be read makes every call a miss, counted as a store error.
     #[must_use]
     pub fn new(url: &str) -> Self {
         Self::over(RedisServer::single(url))
     }
 
     /// A store on a Redis Cluster, reached through any of `nodes`
-    /// (`host:port`).
+    /// (`host:port`, or URLs as for [`new`](Self::new)). redis-rs's cluster
+    /// client follows MOVED and ASK and learns the slots again when a node
+    /// fails, so a promoted replica is found without a restart.
     #[must_use]
     pub fn cluster<S: AsRef<str>>(nodes: impl IntoIterator<Item = S>) -> Self {
         let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().trim().to_owned()).collect();
         Self::over(RedisServer::cluster(&nodes))
     }
 
+    /// A store on the server of a `redis::Client` of your own (redis 1.x),
+    /// used with its own configuration (TLS, credentials); memo's timeouts
+    /// still bound every operation.
+    #[must_use]
+    pub fn with_client(client: ::redis::Client) -> Self {
+        Self::over(Ok(RedisServer::given(client)))
+    }
+
+    /// A store on the cluster of a `redis::cluster::ClusterClient` of your
+    /// own (redis 1.x). Its connection and response timeouts are memo's.
+    #[must_use]
+    pub fn with_cluster_client(client: ::redis::cluster::ClusterClient) -> Self {
+        Self::over(Ok(RedisServer::given_cluster(client)))
+    }
+
+    /// For `rediss://`: trust the CA certificates in the PEM file at `path`,
+    /// instead of the system's roots (a private CA). A file that cannot be
+    /// read makes every call a miss, counted as a store error.
+    #[must_use]
+    pub fn tls_ca_file(self, path: impl AsRef<std::path::Path>) -> Self {
+        let path = path.as_ref();
+        let backend = self.backend.and_then(|server| {
+            let pem = std::fs::read(path).map_err(|e| format!("the CA file {}: {e}", path.display()))?;
+            server.trusting(pem).map_err(|e| e.to_string())
+        });
+        Shared { backend, ..self }
+    }
+
     /// A store on the cluster in `MEMO_REDIS_CLUSTER` if it is set, else on
-    /// the server in `MEMO_REDIS_URL`, else on `redis://127.0.0.1:6379`.
+    /// the server in `MEMO_REDIS_URL`, else on `redis://127.0.0.1:6379`;
+    /// trusting the CA file in `MEMO_REDIS_CA` if it is set.
     #[must_use]
     pub fn from_env() -> Self {
-        if let Ok(nodes) = std::env::var("MEMO_REDIS_CLUSTER") {
-            return Self::cluster(nodes.split(',').filter(|n| !n.trim().is_empty()));
+        let store = if let Ok(nodes) = std::env::var("MEMO_REDIS_CLUSTER") {
+            Self::cluster(nodes.split(',').filter(|n| !n.trim().is_empty()))
+        } else {
+            Self::new(
+                &std::env::var("MEMO_REDIS_URL").unwrap_or_else(|_| String::from("redis://127.0.0.1:6379")),
+            )
+        };
+        match std::env::var_os("MEMO_REDIS_CA") {
+            Some(ca) => store.tls_ca_file(ca),
+            None => store,
         }
-        Self::new(&std::env::var("MEMO_REDIS_URL").unwrap_or_else(|_| String::from("redis://127.0.0.1:6379")))
     }
 }
 
@@ -202,7 +247,9 @@ impl<K, V> Shared<MemcachedServers, K, V> {
 }
 
 impl<B: Backend, K, V, C> Shared<B, K, V, C> {
-    /// The timeout of each read and write (default 50 ms).
+    /// The deadline of each operation (default 50 ms): on Redis, of the
+    /// whole request, however slowly the server answers; on memcached, of
+    /// each read and write.
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> Self {
         self.with_timeouts(|t| t.op = timeout)

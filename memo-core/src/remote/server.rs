@@ -1,4 +1,6 @@
-//! One cache server: its connections, its timeouts, and whether it is down.
+//! The timeouts of every shared store, and, for memcached, one cache server:
+//! its connections, and whether it is down. (Redis has its own, on
+//! redis-rs: see `redis`.)
 //!
 //! Connecting is lazy: nothing happens until the first operation, so a
 //! program starts while its cache server is down. Every connect, read and
@@ -9,14 +11,21 @@
 //! now and then rather than one per call. It is tried again after that, which
 //! is how the cache recovers by itself.
 
+#[cfg(feature = "memcached")]
 use std::io::{self, BufReader};
+#[cfg(feature = "memcached")]
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(feature = "memcached")]
+use std::time::Instant;
 
+#[cfg(feature = "memcached")]
 use parking_lot::Mutex;
 
+#[cfg(feature = "memcached")]
 use crate::store::StoreError;
 
+#[cfg(feature = "memcached")]
 /// A connection, read through a buffer, written to directly.
 pub(crate) type Conn = BufReader<TcpStream>;
 
@@ -24,7 +33,8 @@ pub(crate) type Conn = BufReader<TcpStream>;
 #[derive(Debug, Clone, Copy)]
 #[doc(hidden)]
 pub struct Timeouts {
-    /// Each read and write.
+    /// Each operation: on Redis the whole request, on memcached each read
+    /// and write.
     pub(crate) op: Duration,
     /// Each connect.
     pub(crate) connect: Duration,
@@ -42,15 +52,18 @@ impl Default for Timeouts {
     }
 }
 
+#[cfg(feature = "memcached")]
 /// The most idle connections kept per server.
 const POOL: usize = 16;
 
+#[cfg(feature = "memcached")]
 pub(crate) struct Server {
     pub(crate) addr: String,
     idle: Mutex<Vec<Conn>>,
     down_until: Mutex<Option<Instant>>,
 }
 
+#[cfg(feature = "memcached")]
 impl Server {
     pub(crate) fn new(addr: impl Into<String>) -> Self {
         Server { addr: addr.into(), idle: Mutex::new(Vec::new()), down_until: Mutex::new(None) }
@@ -119,6 +132,7 @@ impl Server {
     }
 }
 
+#[cfg(feature = "memcached")]
 /// Reads one line ending in `\r\n`, without it.
 pub(crate) fn read_line(conn: &mut Conn) -> io::Result<Vec<u8>> {
     use std::io::BufRead;
@@ -131,6 +145,7 @@ pub(crate) fn read_line(conn: &mut Conn) -> io::Result<Vec<u8>> {
     Ok(line)
 }
 
+#[cfg(feature = "memcached")]
 /// Reads `len` bytes and the `\r\n` after them.
 pub(crate) fn read_exact_crlf(conn: &mut Conn, len: usize) -> io::Result<Vec<u8>> {
     use std::io::Read;
@@ -143,6 +158,7 @@ pub(crate) fn read_exact_crlf(conn: &mut Conn, len: usize) -> io::Result<Vec<u8>
     Ok(data)
 }
 
+#[cfg(feature = "memcached")]
 /// A reply the protocol does not allow here.
 pub(crate) fn unexpected(what: &[u8]) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("unexpected reply: {}", String::from_utf8_lossy(what)))

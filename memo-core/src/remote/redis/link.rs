@@ -1,0 +1,174 @@
+//! A Redis server or cluster as memo uses it: one redis-rs client, its
+//! connection made at the first operation, a deadline on every request, and
+//! the server left alone for `retry_after` once it failed.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use redis::aio::MultiplexedConnection;
+use redis::cluster::{ClusterClient, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, RedisError, RedisResult};
+use tokio::time::timeout;
+
+use super::driver;
+use crate::remote::Timeouts;
+use crate::store::StoreError;
+
+/// The client: of a server, or of a cluster.
+pub(super) enum Target {
+    One(Client),
+    Cluster(ClusterClient),
+}
+
+/// A connection, cheap to clone: redis-rs multiplexes the requests of every
+/// clone over one socket per server (pipelined, answered in order).
+#[derive(Clone)]
+pub(super) enum Conn {
+    One(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    /// Sends `cmd` (routed by its key on a cluster) and reads the reply.
+    pub(super) async fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> RedisResult<T> {
+        match self {
+            Conn::One(conn) => cmd.query_async(conn).await,
+            Conn::Cluster(conn) => cmd.query_async(conn).await,
+        }
+    }
+}
+
+pub(super) struct Link {
+    target: Target,
+    conn: Mutex<Option<Conn>>,
+    /// Held while connecting, so that callers who find no connection wait for
+    /// one connect rather than each making their own.
+    connecting: tokio::sync::Mutex<()>,
+    down_until: Mutex<Option<Instant>>,
+}
+
+impl Link {
+    pub(super) fn new(target: Target) -> Arc<Self> {
+        Arc::new(Link {
+            target,
+            conn: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
+            down_until: Mutex::new(None),
+        })
+    }
+
+    /// An error if the server failed less than `retry_after` ago.
+    fn check_down(&self) -> Result<(), StoreError> {
+        match *self.down_until.lock() {
+            Some(until) if Instant::now() < until => {
+                Err(StoreError::new("failed recently; not tried again yet"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The server failed: leave it alone for a while, and connect afresh
+    /// the next time.
+    fn failed(&self, timeouts: &Timeouts) {
+        *self.down_until.lock() = Some(Instant::now() + timeouts.retry_after);
+        self.conn.lock().take();
+    }
+
+    async fn connection(&self, timeouts: &Timeouts) -> RedisResult<Conn> {
+        if let Some(conn) = self.conn.lock().clone() {
+            return Ok(conn);
+        }
+        let _connecting = self.connecting.lock().await;
+        if let Some(conn) = self.conn.lock().clone() {
+            return Ok(conn);
+        }
+        if let Err(error) = self.check_down() {
+            return Err(RedisError::from(std::io::Error::other(error.to_string())));
+        }
+        crypto();
+        let conn = match &self.target {
+            Target::One(client) => {
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(timeouts.connect))
+                    .set_response_timeout(Some(timeouts.op));
+                Conn::One(client.get_multiplexed_async_connection_with_config(&config).await?)
+            }
+            Target::Cluster(client) => {
+                let config = ClusterConfig::new()
+                    .set_connection_timeout(timeouts.connect)
+                    .set_response_timeout(timeouts.op);
+                Conn::Cluster(client.get_async_connection_with_config(config).await?)
+            }
+        };
+        *self.down_until.lock() = None;
+        *self.conn.lock() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Runs `op` on a connection, connecting first if there is none: at most
+    /// `timeouts.connect` to connect, then at most `timeouts.op` for the
+    /// whole of `op`, however the server dribbles its reply. A failure of the
+    /// connection, or a deadline passed, leaves the server alone for
+    /// `timeouts.retry_after`; an error reply of the server does not.
+    pub(super) fn call<T, F, Fut>(self: &Arc<Self>, timeouts: Timeouts, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Conn) -> Fut + Send + 'static,
+        Fut: Future<Output = RedisResult<T>> + Send,
+    {
+        self.check_down()?;
+        let link = Arc::clone(self);
+        driver::run(timeouts.connect.saturating_add(timeouts.op), async move {
+            let conn = match timeout(timeouts.connect, link.connection(&timeouts)).await {
+                Ok(Ok(conn)) => conn,
+                Ok(Err(error)) => {
+                    link.failed(&timeouts);
+                    return Err(StoreError::new(format!("cannot connect: {error}")));
+                }
+                Err(_) => {
+                    link.failed(&timeouts);
+                    return Err(StoreError::new(format!("cannot connect within {:?}", timeouts.connect)));
+                }
+            };
+            match timeout(timeouts.op, op(conn)).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(error)) => {
+                    if lost(&error) {
+                        link.failed(&timeouts);
+                    }
+                    Err(StoreError::new(error))
+                }
+                Err(_) => {
+                    link.failed(&timeouts);
+                    Err(StoreError::new(format!("no answer within {:?}", timeouts.op)))
+                }
+            }
+        })
+    }
+}
+
+/// Whether `error` says the connection is gone or unusable, rather than
+/// being an answer of the server.
+fn lost(error: &RedisError) -> bool {
+    error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_unrecoverable_error()
+}
+
+/// rustls needs a process-wide crypto provider. memo enables only `ring`
+/// in rustls, so rustls picks it by itself, unless another crate of the
+/// program enables a second provider and installs none: then memo installs
+/// ring's, rather than let every TLS connect fail.
+fn crypto() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+    });
+}

@@ -1,0 +1,175 @@
+//! Redis: a single server or a Redis Cluster, through the `redis` crate
+//! (redis-rs), the client the Rust ecosystem maintains: every URL form it
+//! reads, TLS with rustls, ACL users, and a cluster client that follows
+//! MOVED and ASK and learns the slot map again after a failover.
+//!
+//! On top of it, memo's own guarantees: nothing connects before the first
+//! operation, every operation has a deadline for the whole request (see
+//! [`driver`]), a server that failed is left alone for `retry_after`, and
+//! every failure is a [`StoreError`], never a hang or a panic.
+
+mod clear;
+mod driver;
+mod link;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::cluster::ClusterClient;
+use redis::{Client, TlsCertificates};
+
+use super::{Backend, Timeouts};
+use crate::store::StoreError;
+use link::{Link, Target};
+
+/// The Redis side of a [`Shared`](crate::Shared) store.
+pub struct RedisServer {
+    link: Arc<Link>,
+    /// What the client was made from, to make it again with a CA.
+    made_from: MadeFrom,
+    pub(crate) timeouts: Timeouts,
+}
+
+enum MadeFrom {
+    Url(String),
+    Nodes(Vec<String>),
+    /// A client of the user's, configured by the user.
+    Given,
+}
+
+/// `url` as redis-rs reads it: a bare `host[:port]` is `redis://host[:port]`.
+fn with_scheme(url: &str) -> String {
+    let url = url.trim();
+    if url.contains("://") { url.to_owned() } else { format!("redis://{url}") }
+}
+
+fn invalid(what: &str, error: &redis::RedisError) -> StoreError {
+    StoreError::new(format!("{what}: {error}"))
+}
+
+fn certificates(ca: Option<Vec<u8>>) -> TlsCertificates {
+    TlsCertificates { client_tls: None, root_cert: ca }
+}
+
+impl RedisServer {
+    fn over(target: Target, made_from: MadeFrom) -> Self {
+        RedisServer { link: Link::new(target), made_from, timeouts: Timeouts::default() }
+    }
+
+    /// One server, at `url`: any URL redis-rs reads (`redis://`, `rediss://`,
+    /// `redis+unix://`, a user and a password percent-encoded, `/db`,
+    /// `?protocol=resp3`), or a bare `host[:port]`.
+    pub(crate) fn single(url: &str) -> Result<Self, StoreError> {
+        let client = Client::open(with_scheme(url)).map_err(|e| invalid(url, &e))?;
+        Ok(Self::over(Target::One(client), MadeFrom::Url(url.to_owned())))
+    }
+
+    /// A Redis Cluster reached through any of `nodes` (URLs or `host:port`).
+    pub(crate) fn cluster(nodes: &[String]) -> Result<Self, StoreError> {
+        let client = Self::cluster_client(nodes, None)?;
+        Ok(Self::over(Target::Cluster(client), MadeFrom::Nodes(nodes.to_vec())))
+    }
+
+    fn cluster_client(nodes: &[String], ca: Option<Vec<u8>>) -> Result<ClusterClient, StoreError> {
+        if nodes.is_empty() {
+            return Err(StoreError::new("a Redis Cluster needs at least one node"));
+        }
+        let urls: Vec<String> = nodes.iter().map(|node| with_scheme(node)).collect();
+        let mut builder = ClusterClient::builder(urls);
+        if let Some(ca) = ca {
+            builder = builder.certs(certificates(Some(ca)));
+        }
+        builder.build().map_err(|e| invalid("a Redis Cluster", &e))
+    }
+
+    /// A client of the user's, used as it is configured (memo's timeouts
+    /// still apply to every operation).
+    pub(crate) fn given(client: Client) -> Self {
+        Self::over(Target::One(client), MadeFrom::Given)
+    }
+
+    /// A cluster client of the user's.
+    pub(crate) fn given_cluster(client: ClusterClient) -> Self {
+        Self::over(Target::Cluster(client), MadeFrom::Given)
+    }
+
+    /// The same server, trusting the CA certificates of `pem` (instead of the
+    /// system's roots) for `rediss://`.
+    pub(crate) fn trusting(self, pem: Vec<u8>) -> Result<Self, StoreError> {
+        let timeouts = self.timeouts;
+        let mut server = match self.made_from {
+            MadeFrom::Url(url) => {
+                let client = Client::build_with_tls(with_scheme(&url), certificates(Some(pem)))
+                    .map_err(|e| invalid(&url, &e))?;
+                Self::over(Target::One(client), MadeFrom::Url(url))
+            }
+            MadeFrom::Nodes(nodes) => {
+                let client = Self::cluster_client(&nodes, Some(pem))?;
+                Self::over(Target::Cluster(client), MadeFrom::Nodes(nodes))
+            }
+            MadeFrom::Given => {
+                return Err(StoreError::new(
+                    "a CA for a redis::Client of your own: make it with redis::Client::build_with_tls",
+                ));
+            }
+        };
+        server.timeouts = timeouts;
+        Ok(server)
+    }
+
+    /// Runs `cmd` and reads its reply as `T`.
+    fn query<T: redis::FromRedisValue + Send + 'static>(&self, cmd: redis::Cmd) -> Result<T, StoreError> {
+        self.link.call(self.timeouts, move |mut conn| async move { conn.query(&cmd).await })
+    }
+}
+
+/// `ttl` as `PX` takes it: whole milliseconds, rounded up, at least one.
+fn millis(ttl: Duration) -> u128 {
+    let ms = ttl.as_millis() + u128::from(ttl.subsec_nanos() % 1_000_000 != 0);
+    ms.max(1)
+}
+
+impl Backend for RedisServer {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.query(redis::cmd("GET").arg(key).to_owned())
+    }
+
+    fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(key).arg(value);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(millis(ttl).to_string());
+        }
+        self.query(cmd)
+    }
+
+    fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        self.query::<i64>(redis::cmd("DEL").arg(key).to_owned()).map(|n| n > 0)
+    }
+
+    fn clear(&self, prefix: &str) -> Result<(), StoreError> {
+        clear::clear(&self.link, self.timeouts, prefix)
+    }
+
+    fn timeouts(&mut self) -> &mut Timeouts {
+        &mut self.timeouts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(RedisServer::single("redis://:secret@localhost:7000/2").is_ok());
+        assert!(RedisServer::single("rediss://memo:p%3Aw%40d%25@localhost:7000").is_ok());
+        assert!(RedisServer::single("redis+unix:///run/redis.sock?db=1").is_ok());
+        assert!(RedisServer::single("127.0.0.1").is_ok());
+        assert!(RedisServer::single("redis://host:port:junk/x").is_err());
+        assert!(RedisServer::cluster(&[]).is_err());
+        assert_eq!(millis(Duration::from_micros(1)), 1);
+        assert_eq!(millis(Duration::from_micros(1500)), 2);
+        assert_eq!(millis(Duration::from_secs(2)), 2000);
+    }
+}
