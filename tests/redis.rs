@@ -251,6 +251,43 @@ fn a_redis_cluster_spreads_and_finds_keys() {
     assert_eq!(CLUSTERED.load(SeqCst), 201, "clear reached every master");
 }
 
+#[test]
+fn a_cluster_master_killed_fails_over_and_the_store_hits_again_without_a_restart() {
+    let Some(mut cluster) = common::cluster::OwnCluster::start() else { return };
+    let store = Redis::<u64, u64>::cluster(cluster.addrs())
+        .namespace("tests::redis::failover")
+        .version(run())
+        .timeout(Duration::from_millis(200))
+        .connect_timeout(Duration::from_millis(200))
+        .retry_after(Duration::from_millis(100));
+    let cache = memo::Cache::new(store);
+    let keys = 0..60_u64;
+    for x in keys.clone() {
+        assert_eq!(cache.get_or_insert_with(&x, || x * 2), x * 2);
+    }
+    let master = cluster.nodes.iter().position(|node| common::cluster::is_master(&node.addr())).unwrap();
+    cluster.nodes[master].kill();
+    // Until its replica is promoted the keys of that master are misses, and
+    // the keys of the others still hit (about 40 of 60); every value is the
+    // right one; then a whole pass hits, with no restart of the store.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for pass in 0.. {
+        let before = cache.info();
+        for x in keys.clone() {
+            assert_eq!(cache.get_or_insert_with(&x, || x * 2), x * 2);
+        }
+        let after = cache.info();
+        if pass == 0 {
+            assert!(after.hits - before.hits >= 20, "the other masters' keys missed too: {after}");
+        }
+        if after.hits - before.hits == 60 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no pass hit every key within 30 s of the failover: {after}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 static TIERED: AtomicUsize = AtomicUsize::new(0);
 
 #[memoize(store = memo::Tiered::new(

@@ -9,6 +9,7 @@
 
 #![allow(dead_code, reason = "each test file uses some of these")]
 
+pub mod cluster;
 pub mod scenarios;
 
 use std::io::{Read, Write};
@@ -51,10 +52,16 @@ pub struct OwnServer {
 impl OwnServer {
     /// A Redis of our own, or `None` (skipped) without `MEMO_TEST_REDIS_SERVER`.
     pub fn redis() -> Option<Self> {
+        Self::redis_with(&[])
+    }
+
+    /// A Redis of our own with the options `more` too.
+    pub fn redis_with(more: &[&str]) -> Option<Self> {
         let binary = server_env("MEMO_TEST_REDIS_SERVER")?;
         let port = free_port();
         let args = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--port", &port.to_string()];
-        Some(Self::start(binary, args.iter().map(|a| (*a).to_owned()).collect(), port))
+        let args = args.iter().chain(more).map(|a| (*a).to_owned()).collect();
+        Some(Self::start(binary, args, port))
     }
 
     /// A memcached of our own, or `None` (skipped) without

@@ -77,6 +77,19 @@ impl Link {
         self.conn.lock().take();
     }
 
+    /// A request lost its connection, or passed its deadline. A server is
+    /// left alone for a while. A cluster is not: one node down must not make
+    /// misses of the keys of the others. Its connection is made afresh at the
+    /// next call, which asks the nodes that answer for the slot map (so a
+    /// promoted replica is found at once); if no node answers, that connect
+    /// fails and the cluster is left alone.
+    fn request_failed(&self, timeouts: &Timeouts) {
+        match self.target {
+            Target::One(_) => self.failed(timeouts),
+            Target::Cluster(_) => drop(self.conn.lock().take()),
+        }
+    }
+
     async fn connection(&self, timeouts: &Timeouts) -> RedisResult<Conn> {
         if let Some(conn) = self.conn.lock().clone() {
             return Ok(conn);
@@ -110,9 +123,10 @@ impl Link {
 
     /// Runs `op` on a connection, connecting first if there is none: at most
     /// `timeouts.connect` to connect, then at most `timeouts.op` for the
-    /// whole of `op`, however the server dribbles its reply. A failure of the
-    /// connection, or a deadline passed, leaves the server alone for
-    /// `timeouts.retry_after`; an error reply of the server does not.
+    /// whole of `op`, however the server dribbles its reply. A failed
+    /// connect, or on a single server a lost connection or a deadline
+    /// passed, leaves it alone for `timeouts.retry_after`; an error reply of
+    /// the server does not.
     pub(super) fn call<T, F, Fut>(self: &Arc<Self>, timeouts: Timeouts, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -137,12 +151,12 @@ impl Link {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(error)) => {
                     if lost(&error) {
-                        link.failed(&timeouts);
+                        link.request_failed(&timeouts);
                     }
                     Err(StoreError::new(error))
                 }
                 Err(_) => {
-                    link.failed(&timeouts);
+                    link.request_failed(&timeouts);
                     Err(StoreError::new(format!("no answer within {:?}", timeouts.op)))
                 }
             }
