@@ -88,8 +88,13 @@ fn recursion_from_many_threads_at_once_completes() {
             t.join().unwrap();
         }
         assert_eq!(fib(90), 2_880_067_194_370_816_120);
-        // Each key was computed once, whichever thread computed it.
-        assert_eq!(FIB_RUNS.load(SeqCst), 91);
+        // A thread inside a computation of its own computes a key that
+        // another thread holds rather than wait for it (the wait could close
+        // a cycle through a pool's `join`, see tests/reentry.rs): duplicate
+        // work, bounded by once per key and thread, since what a thread
+        // computes is stored and its later calls hit.
+        let runs = FIB_RUNS.load(SeqCst);
+        assert!((91..=8 * 91).contains(&runs), "{runs} body runs");
     });
 }
 
