@@ -13,7 +13,7 @@ use parking_lot::RwLock;
 
 use crate::cache::Cache;
 use crate::info::CacheInfo;
-use crate::instances::Instances;
+use crate::instances::{Instances, slot_id};
 use crate::store::Store;
 
 /// The cache of one memoized function, as its handle returns it:
@@ -78,15 +78,6 @@ struct Slot {
     id: TypeId,
     any: &'static (dyn Any + Send + Sync),
     cache: &'static dyn ErasedCache,
-}
-
-/// The `TypeId` of the pair of `F`, the type that names one instantiation of
-/// the function (see [`instance_of`](crate::__private::instance_of)), and
-/// `T`, the type of its cache: equal ids mean an equal instantiation and an
-/// equal cache type.
-#[inline(always)]
-fn slot_id<F: ?Sized, T>() -> TypeId {
-    typeid::of::<(core::marker::PhantomData<F>, T)>()
 }
 
 impl Slot {

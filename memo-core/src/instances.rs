@@ -25,6 +25,16 @@ use core::hash::{BuildHasher, Hasher};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
+/// The `TypeId` of the pair of `F`, the type that names one instantiation of
+/// a memoized function (see [`instance_of`](crate::__private::instance_of)),
+/// and `C`, the type of its cache: equal ids mean an equal instantiation and
+/// an equal cache type, so one comparison finds a cache and makes its
+/// downcast sound. The key of the shared and the per-thread handles alike.
+#[inline(always)]
+pub(crate) fn slot_id<F: ?Sized, C>() -> TypeId {
+    typeid::of::<(core::marker::PhantomData<F>, C)>()
+}
+
 /// Tables of 8, 16, 32, ... slots: 26 of them hold 2^28 instantiations, more
 /// than any program has.
 const LEVELS: usize = 26;

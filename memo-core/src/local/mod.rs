@@ -15,7 +15,6 @@ use core::any::{Any, TypeId};
 use core::cell::{OnceCell, RefCell};
 use core::fmt;
 use core::hash::Hash;
-use core::marker::PhantomData;
 use core::num::NonZeroUsize;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -24,6 +23,7 @@ use cache::LocalCache;
 pub(crate) use cache::LocalMiss;
 
 use crate::info::CacheInfo;
+use crate::instances::slot_id;
 use crate::key::KeyView;
 use crate::site::Place;
 
@@ -46,14 +46,6 @@ impl<K: Hash + Eq + Clone + 'static, V: Clone> ErasedLocal for LocalCache<K, V> 
     fn remove_any(&self, key: &dyn Any) -> bool {
         key.downcast_ref::<K>().is_some_and(|key| self.remove(key))
     }
-}
-
-/// The `TypeId` of the pair of `F`, the type that names one instantiation of
-/// the function, and `C`, the type of its cache: equal ids mean an equal
-/// instantiation and an equal cache type.
-#[inline(always)]
-fn slot_id<F: ?Sized, C>() -> TypeId {
-    typeid::of::<(PhantomData<F>, C)>()
 }
 
 /// One cache of one instantiation, on this thread.
