@@ -4,143 +4,21 @@ use core::any::TypeId;
 
 use std::time::Duration;
 
-use crate::clock;
-use crate::key::KeyView;
 pub use crate::key::{ByRef, ByVal, View};
 pub use crate::local::LocalSite;
 pub use crate::site::{Place, Site};
 
+mod finish;
 mod select;
-use crate::store::Store;
-use crate::{Cache, CacheHandle, Expiring, Miss};
+#[cfg(feature = "async")]
+pub use finish::{Computes, FinishAsync, FinishExpiringAsync};
+pub use finish::{Finish, FinishExpiring};
+#[cfg(feature = "async")]
+pub use select::NoPending;
 pub use select::{
-    Cached, Finish, FinishExpiring, Local, NoLocalMiss, NoMiss, NoStoreCheck, Plain, Probe, Shared, StoreOf,
-    ToCache, ToNoStoreCheck, ToPlain, ToStoreCheck,
+    Cached, Local, NoLocalMiss, NoMiss, NoStoreCheck, Plain, Probe, Shared, StoreOf, ToCache, ToNoStoreCheck,
+    ToPlain, ToStoreCheck,
 };
-#[cfg(feature = "async")]
-pub use select::{Computes, FinishAsync, FinishExpiringAsync, NoPending};
-
-/// Looks the call's view up in the function's cache (made by `make` on the
-/// first call of each instantiation). A thread that waited for another's
-/// computation of the key gets its value here, as `Ok`.
-#[inline]
-pub fn lookup<F: ?Sized, Q, V, S>(
-    handle: &'static CacheHandle,
-    marker: &F,
-    make: impl FnOnce() -> Cache<Q::Owned, V, S>,
-    view: &Q,
-) -> Result<V, Miss<'static, Q::Owned, V, S>>
-where
-    Q: KeyView,
-    Q::Owned: Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: Store<Q::Owned, V> + 'static,
-{
-    let cache: &'static Cache<Q::Owned, V, S> = handle.instance(marker, make);
-    if handle.refresh_requested() {
-        return cache.lookup_refresh(view);
-    }
-    cache.lookup(view)
-}
-
-/// [`lookup`] for a function with `ttl` or `expires`: its cache stores
-/// [`Expiring`] values, and never returns one past its deadline.
-#[inline]
-pub fn lookup_expiring<F: ?Sized, Q, V, S>(
-    handle: &'static CacheHandle,
-    marker: &F,
-    make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
-    view: &Q,
-) -> Result<V, Miss<'static, Q::Owned, Expiring<V>, S>>
-where
-    Q: KeyView,
-    Q::Owned: Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: Store<Q::Owned, Expiring<V>> + 'static,
-{
-    let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(marker, make);
-    if handle.refresh_requested() {
-        return cache.lookup_refresh(view).map(|entry| entry.value);
-    }
-    cache.lookup_fresh(view)
-}
-
-/// [`lookup`] for an `async fn`: the lookup happens now (the arguments are
-/// borrowed only for this call); a hit is `Ok`, a miss a future that waits, if
-/// another task computes the key, without blocking the thread.
-#[cfg(feature = "async")]
-#[inline]
-pub fn lookup_async<F: ?Sized, Q, V, S>(
-    handle: &'static CacheHandle,
-    marker: &F,
-    make: impl FnOnce() -> Cache<Q::Owned, V, S>,
-    view: &Q,
-) -> Result<V, crate::Pending<'static, Q::Owned, V, S>>
-where
-    Q: KeyView,
-    Q::Owned: Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: Store<Q::Owned, V> + 'static,
-{
-    let cache = handle.instance(marker, make);
-    if S::BLOCKING {
-        return Err(cache.lookup_offloaded(view.to_owned_key(), |_| true));
-    }
-    cache.lookup_async(view)
-}
-
-/// [`lookup_expiring`] for an `async fn`.
-#[cfg(feature = "async")]
-#[inline]
-pub fn lookup_expiring_async<F: ?Sized, Q, V, S>(
-    handle: &'static CacheHandle,
-    marker: &F,
-    make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
-    view: &Q,
-) -> Result<V, crate::PendingFresh<'static, Q::Owned, V, S>>
-where
-    Q: KeyView,
-    Q::Owned: Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: Store<Q::Owned, Expiring<V>> + 'static,
-{
-    let cache = handle.instance(marker, make);
-    if S::BLOCKING {
-        let fresh: fn(&Expiring<V>) -> bool = |entry| entry.is_fresh(clock::now());
-        return Err(crate::PendingFresh::from(cache.lookup_offloaded(view.to_owned_key(), fresh)));
-    }
-    cache.lookup_fresh_async(view)
-}
-
-/// [`finish`] for an `async fn`: a store that blocks on the network is given
-/// the value on an I/O thread.
-#[cfg(feature = "async")]
-#[inline]
-pub fn finish_async<K, V, S>(miss: Miss<'static, K, V, S>, value: V, keep: bool) -> V
-where
-    K: core::hash::Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: Store<K, V> + 'static,
-{
-    if S::BLOCKING { miss.complete_offloaded(value, keep) } else { finish(miss, value, keep) }
-}
-
-/// [`finish_expiring`] for an `async fn`.
-#[cfg(feature = "async")]
-pub fn finish_expiring_async<K, V, S>(
-    miss: Miss<'static, K, Expiring<V>, S>,
-    value: V,
-    lifetime: Option<Duration>,
-    keep: bool,
-) -> V
-where
-    K: core::hash::Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: Store<K, Expiring<V>> + 'static,
-{
-    let (entry, keep) = expiring_entry(value, lifetime, keep);
-    finish_async(miss, entry, keep).value
-}
 
 /// Awaits the body of a memoized `async fn`, an async block whose output is
 /// `V` (said here, so that `?` in the block knows what it returns), with the
@@ -175,41 +53,6 @@ macro_rules! __memo_async_fn {
 }
 
 pub use crate::__memo_async_fn as async_fn;
-
-/// Completes a miss with the body's `value`: stored if `keep`, else only
-/// handed to the threads that waited for it.
-#[inline]
-pub fn finish<K, V, S>(miss: Miss<'_, K, V, S>, value: V, keep: bool) -> V
-where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, V>,
-{
-    if keep { miss.complete(value) } else { miss.complete_uncached(value) }
-}
-
-/// Completes a miss of an expiring cache: stored to live for `lifetime`
-/// (`None`: for ever) if `keep` and the lifetime is not zero.
-pub fn finish_expiring<K, V, S>(
-    miss: Miss<'_, K, Expiring<V>, S>,
-    value: V,
-    lifetime: Option<Duration>,
-    keep: bool,
-) -> V
-where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, Expiring<V>>,
-{
-    let (entry, keep) = expiring_entry(value, lifetime, keep);
-    finish(miss, entry, keep).value
-}
-
-/// The entry of a value that lives for `lifetime` (`None`: for ever) from
-/// now, and whether to keep it: not if its lifetime is zero.
-fn expiring_entry<V>(value: V, lifetime: Option<Duration>, keep: bool) -> (Expiring<V>, bool) {
-    (Expiring::new(value, clock::now(), lifetime), keep && lifetime != Some(Duration::ZERO))
-}
 
 /// `ttl` checked when it is first used: a zero `ttl` would expire every entry
 /// at once.

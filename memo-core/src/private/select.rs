@@ -22,7 +22,6 @@
 //! needed" (an error, not silence) unless an error was reported already.
 
 use core::marker::PhantomData;
-use std::time::Duration;
 
 use crate::key::KeyView;
 use crate::local::{LocalMiss, LocalSite};
@@ -114,7 +113,9 @@ where
     Q::Owned: Clone + Send + 'static,
     V: Clone + Send + 'static,
 {
-    /// [`lookup`](super::lookup).
+    /// Looks the call's view up in the function's cache (made by `make` on
+    /// the first call of each instantiation). A thread that waited for
+    /// another's computation of the key gets its value here, as `Ok`.
     #[inline(always)]
     pub fn lookup<F: ?Sized, S: Store<Q::Owned, V> + 'static>(
         self,
@@ -123,10 +124,16 @@ where
         make: impl FnOnce() -> Cache<Q::Owned, V, S>,
         view: &Q,
     ) -> Result<V, Miss<'static, Q::Owned, V, S>> {
-        super::lookup(handle, marker, make, view)
+        let cache: &'static Cache<Q::Owned, V, S> = handle.instance(marker, make);
+        if handle.refresh_requested() {
+            return cache.lookup_refresh(view);
+        }
+        cache.lookup(view)
     }
 
-    /// [`lookup_expiring`](super::lookup_expiring).
+    /// [`lookup`](Self::lookup) for a function with `ttl` or `expires`: its
+    /// cache stores [`Expiring`] values, and never returns one past its
+    /// deadline.
     #[inline(always)]
     pub fn lookup_expiring<F: ?Sized, S: Store<Q::Owned, Expiring<V>> + 'static>(
         self,
@@ -135,10 +142,17 @@ where
         make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
         view: &Q,
     ) -> Result<V, Miss<'static, Q::Owned, Expiring<V>, S>> {
-        super::lookup_expiring(handle, marker, make, view)
+        let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(marker, make);
+        if handle.refresh_requested() {
+            return cache.lookup_refresh(view).map(|entry| entry.value);
+        }
+        cache.lookup_fresh(view)
     }
 
-    /// [`lookup_async`](super::lookup_async).
+    /// [`lookup`](Self::lookup) for an `async fn`: the lookup happens now
+    /// (the arguments are borrowed only for this call); a hit is `Ok`, a miss
+    /// a future that waits, if another task computes the key, without
+    /// blocking the thread.
     #[cfg(feature = "async")]
     #[inline(always)]
     pub fn lookup_async<F: ?Sized, S: Store<Q::Owned, V> + 'static>(
@@ -148,10 +162,14 @@ where
         make: impl FnOnce() -> Cache<Q::Owned, V, S>,
         view: &Q,
     ) -> Result<V, crate::Pending<'static, Q::Owned, V, S>> {
-        super::lookup_async(handle, marker, make, view)
+        let cache = handle.instance(marker, make);
+        if S::BLOCKING {
+            return Err(cache.lookup_offloaded(view.to_owned_key(), |_| true));
+        }
+        cache.lookup_async(view)
     }
 
-    /// [`lookup_expiring_async`](super::lookup_expiring_async).
+    /// [`lookup_expiring`](Self::lookup_expiring) for an `async fn`.
     #[cfg(feature = "async")]
     #[inline(always)]
     pub fn lookup_expiring_async<F: ?Sized, S: Store<Q::Owned, Expiring<V>> + 'static>(
@@ -161,7 +179,12 @@ where
         make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
         view: &Q,
     ) -> Result<V, crate::PendingFresh<'static, Q::Owned, V, S>> {
-        super::lookup_expiring_async(handle, marker, make, view)
+        let cache = handle.instance(marker, make);
+        if S::BLOCKING {
+            let fresh: fn(&Expiring<V>) -> bool = |entry| entry.is_fresh(crate::clock::now());
+            return Err(crate::PendingFresh::from(cache.lookup_offloaded(view.to_owned_key(), fresh)));
+        }
+        cache.lookup_fresh_async(view)
     }
 }
 
@@ -328,157 +351,3 @@ impl<Q, V> Plain<Q, V> {
 
 /// The local miss of [`Plain`] lookups, never made.
 pub struct NoLocalMiss<K>(PhantomData<K>);
-
-/// Completes a miss with the body's value: stored if `keep`.
-pub trait Finish<V> {
-    /// Stores `value` if `keep`, hands it to whoever waits, returns it.
-    fn finish(self, value: V, keep: bool) -> V;
-}
-
-/// Completes a miss of a function with `ttl` or `expires`.
-pub trait FinishExpiring<V> {
-    /// Stores `value` to live for `lifetime` if `keep`, returns it.
-    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V;
-}
-
-/// Completes the miss of an `async fn`.
-#[cfg(feature = "async")]
-pub trait FinishAsync<V> {
-    /// [`Finish::finish`], giving a store on a server the value from memo's
-    /// I/O threads.
-    fn finish_async(self, value: V, keep: bool) -> V;
-}
-
-/// Completes the miss of an `async fn` with `ttl` or `expires`.
-#[cfg(feature = "async")]
-pub trait FinishExpiringAsync<V> {
-    /// [`FinishExpiring::finish_expiring`], giving a store on a server the
-    /// value from memo's I/O threads.
-    fn finish_expiring_async(self, value: V, lifetime: Option<Duration>, keep: bool) -> V;
-}
-
-/// The claim that a miss computes (see [`computing`](super::computing)).
-#[cfg(feature = "async")]
-pub trait Computes {
-    /// The claim, if the cache keeps one.
-    fn mark(&self) -> Option<crate::flight::Mark>;
-}
-
-impl<K, V, S> Finish<V> for Miss<'_, K, V, S>
-where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, V>,
-{
-    #[inline(always)]
-    fn finish(self, value: V, keep: bool) -> V {
-        super::finish(self, value, keep)
-    }
-}
-
-impl<K, V, S> FinishExpiring<V> for Miss<'_, K, Expiring<V>, S>
-where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, Expiring<V>>,
-{
-    #[inline(always)]
-    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
-        super::finish_expiring(self, value, lifetime, keep)
-    }
-}
-
-#[cfg(feature = "async")]
-impl<K, V, S> FinishAsync<V> for Miss<'static, K, V, S>
-where
-    K: core::hash::Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: Store<K, V> + 'static,
-{
-    #[inline(always)]
-    fn finish_async(self, value: V, keep: bool) -> V {
-        super::finish_async(self, value, keep)
-    }
-}
-
-#[cfg(feature = "async")]
-impl<K, V, S> FinishExpiringAsync<V> for Miss<'static, K, Expiring<V>, S>
-where
-    K: core::hash::Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
-    S: Store<K, Expiring<V>> + 'static,
-{
-    #[inline(always)]
-    fn finish_expiring_async(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
-        super::finish_expiring_async(self, value, lifetime, keep)
-    }
-}
-
-#[cfg(feature = "async")]
-impl<K, V, S> Computes for Miss<'_, K, V, S> {
-    fn mark(&self) -> Option<crate::flight::Mark> {
-        Miss::mark(self)
-    }
-}
-
-impl<K, V> Finish<V> for Option<LocalMiss<K, V>>
-where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-{
-    #[inline(always)]
-    fn finish(self, value: V, keep: bool) -> V {
-        match self {
-            Some(miss) if keep => miss.complete(value),
-            Some(miss) => miss.complete_uncached(value),
-            None => value,
-        }
-    }
-}
-
-impl<K, V> Finish<V> for Option<NoLocalMiss<K>> {
-    #[inline(always)]
-    fn finish(self, value: V, keep: bool) -> V {
-        let _ = keep;
-        value
-    }
-}
-
-impl<V> Finish<V> for NoMiss {
-    #[inline(always)]
-    fn finish(self, value: V, keep: bool) -> V {
-        let _ = keep;
-        value
-    }
-}
-
-impl<V> FinishExpiring<V> for NoMiss {
-    #[inline(always)]
-    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
-        let _ = (lifetime, keep);
-        value
-    }
-}
-
-#[cfg(feature = "async")]
-impl<V> FinishAsync<V> for NoMiss {
-    fn finish_async(self, value: V, keep: bool) -> V {
-        let _ = keep;
-        value
-    }
-}
-
-#[cfg(feature = "async")]
-impl<V> FinishExpiringAsync<V> for NoMiss {
-    fn finish_expiring_async(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
-        let _ = (lifetime, keep);
-        value
-    }
-}
-
-#[cfg(feature = "async")]
-impl Computes for NoMiss {
-    fn mark(&self) -> Option<crate::flight::Mark> {
-        None
-    }
-}
