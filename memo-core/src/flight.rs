@@ -15,11 +15,10 @@ use core::hash::Hash;
 use core::ops::DerefMut;
 use core::task::Waker;
 
-use foldhash::fast::RandomState;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Condvar;
 
 use crate::key::{KeyView, hash_view};
-use crate::shards::{DEFAULT_SHARDS, Padded};
+use crate::shards::{DEFAULT_SHARDS, Shards, WriteGuard};
 use crate::store::Claim;
 
 /// Which thread: the address of a thread-local, unique among the threads
@@ -90,6 +89,10 @@ struct Entry<K, V> {
     /// Times the owner came back to this key from inside its computation
     /// (see [`REENTRY_LIMIT`]).
     reentries: u32,
+    /// Begun before a `clear()` of the cache, or a `refresh()` of the key,
+    /// that came since: its value is not stored, and later callers neither
+    /// wait for it nor get it (the callers that wait already get it).
+    stale: bool,
     waiters: usize,
     /// The tasks among the waiters (async lookups), to wake when it settles.
     wakers: Vec<Waker>,
@@ -165,21 +168,49 @@ impl<K, V> Table<K, V> {
         Table { entries: Vec::new(), next_id: 0, cache_side: false }
     }
 
-    /// Settles `ticket`: its entry goes if nobody waits for it, else takes
-    /// `state` and the waiters are to be woken. What is removed is returned,
-    /// to be dropped once the lock is released.
+    /// Settles `ticket` with `value` (`None`: abandoned, for a waiter to take
+    /// over): its entry goes if nobody waits for it, else takes a clone of
+    /// the value and the waiters are to be woken. What is removed is
+    /// returned, to be dropped once the lock is released, and so is the
+    /// panic of a `Clone` that panicked, to be resumed then: the entry is
+    /// abandoned instead, and its waiters still woken.
     #[inline]
-    pub(crate) fn settle(&mut self, ticket: &Ticket, state: impl FnOnce() -> State<V>) -> (Wake, Option<K>) {
-        let nobody = Wake { threads: false, tasks: Vec::new() };
+    pub(crate) fn settle(&mut self, ticket: &Ticket, value: Option<&V>) -> Settled<K>
+    where
+        V: Clone,
+    {
+        let mut settled =
+            Settled { wake: Wake { threads: false, tasks: Vec::new() }, removed: None, panic: None };
         let Some(i) = self.position(ticket.id) else {
-            return (nobody, None);
+            return settled;
         };
         if self.entries[i].waiters == 0 {
-            return (nobody, Some(self.entries.swap_remove(i).key));
+            settled.removed = Some(self.entries.swap_remove(i).key);
+            return settled;
         }
         let e = &mut self.entries[i];
-        e.state = state();
-        (Wake { threads: true, tasks: core::mem::take(&mut e.wakers) }, None)
+        e.state = match value.map(|value| crate::nesting::catch(|| value.clone())) {
+            Some(Ok(value)) => State::Done(value),
+            Some(Err(panic)) => {
+                settled.panic = Some(panic);
+                State::Abandoned
+            }
+            None => State::Abandoned,
+        };
+        settled.wake = Wake { threads: true, tasks: core::mem::take(&mut e.wakers) };
+        settled
+    }
+
+    /// Whether `ticket`'s value is to be stored: no `clear()` or `refresh()`
+    /// came since its claim.
+    #[inline]
+    pub(crate) fn live(&self, ticket: &Ticket) -> bool {
+        self.position(ticket.id).is_some_and(|i| !self.entries[i].stale)
+    }
+
+    /// `clear()`: every computation running now is from before it.
+    pub(crate) fn forget_all(&mut self) {
+        self.entries.iter_mut().for_each(|e| e.stale = true);
     }
 
     /// A waiting task that gives up (its future was dropped) before it was
@@ -203,11 +234,56 @@ impl<K, V> Table<K, V> {
     }
 }
 
+/// What settling a claim leaves to do once the lock is released.
+#[must_use]
+pub(crate) struct Settled<K> {
+    pub(crate) wake: Wake,
+    /// The entry's key, if it went: the user's type, dropped after the lock.
+    pub(crate) removed: Option<K>,
+    /// The panic of the value's `Clone` for the waiters.
+    pub(crate) panic: Option<crate::nesting::Panic>,
+}
+
+impl<K> Settled<K> {
+    /// Wakes the waiters (threads on `settled`), drops what went, and
+    /// passes a panic of the user's `Clone` on to the caller.
+    pub(crate) fn finish(self, settled: &Condvar) {
+        self.wake.run(settled);
+        drop(self.removed);
+        if let Some(panic) = self.panic {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
 impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
-    /// Looks for a computation of the key that `matches`.
+    /// `refresh()` of the key that `matches`: the computations of it running
+    /// now are from before it.
+    pub(crate) fn forget(&mut self, hash: u64, matches: impl Fn(&K) -> bool) {
+        for e in &mut self.entries {
+            if e.hash == hash && matches(&e.key) {
+                e.stale = true;
+            }
+        }
+    }
+
+    /// Looks for a computation of the key that `matches`. A settled entry,
+    /// kept for its waiters, or a stale one, is not: a caller that comes
+    /// now computes (or finds) a value of its own. `nested`: this thread is
+    /// inside memo's bookkeeping (see `nesting`) and must not wait.
     #[inline]
-    pub(crate) fn probe(&mut self, hash: u64, matches: impl Fn(&K) -> bool, me: ThreadId) -> Probe<K, V> {
-        let Some(entry) = self.entries.iter_mut().find(|e| e.hash == hash && matches(&e.key)) else {
+    pub(crate) fn probe(
+        &mut self,
+        hash: u64,
+        matches: impl Fn(&K) -> bool,
+        me: ThreadId,
+        nested: bool,
+    ) -> Probe<K, V> {
+        let found = self
+            .entries
+            .iter_mut()
+            .find(|e| e.hash == hash && !e.stale && !matches!(e.state, State::Done(_)) && matches(&e.key));
+        let Some(entry) = found else {
             return Probe::Absent;
         };
         match &entry.state {
@@ -215,7 +291,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
                 entry.reentries += 1;
                 if entry.reentries > REENTRY_LIMIT { Probe::Reentry } else { Probe::Reentered }
             }
-            State::Done(value) => Probe::Value(value.clone()),
+            State::Done(_) => Probe::Absent,
             State::Abandoned => {
                 // Its computer panicked; this thread takes over, and whoever
                 // waits keeps waiting, for this thread now.
@@ -226,7 +302,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
                     entry.key.clone(),
                 )
             }
-            State::Running if me != TASK && holds_claims() => Probe::Busy,
+            State::Running if me != TASK && (nested || holds_claims()) => Probe::Busy,
             State::Running => {
                 entry.waiters += 1;
                 Probe::Wait(entry.id)
@@ -245,6 +321,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             id,
             owner: me,
             reentries: 0,
+            stale: false,
             waiters: 0,
             wakers: Vec::new(),
             state: State::Running,
@@ -263,12 +340,16 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
         match &e.state {
             State::Running => None,
             State::Done(value) => {
-                let value = value.clone();
+                // Counted out before the clone, which is the user's and may
+                // panic: the entry never keeps a waiter that left.
                 e.waiters -= 1;
-                if e.waiters == 0 {
-                    self.entries.swap_remove(i);
+                if e.waiters > 0 {
+                    return Some(Probe::Value(value.clone()));
                 }
-                Some(Probe::Value(value))
+                match self.entries.swap_remove(i).state {
+                    State::Done(value) => Some(Probe::Value(value)),
+                    State::Running | State::Abandoned => None,
+                }
             }
             State::Abandoned => {
                 e.waiters -= 1;
@@ -310,12 +391,15 @@ where
 /// claims it for this thread. `table` finds the part's claims. A same-thread
 /// re-entry is `Claim::Unsupported` (compute without a claim); `Err` is one
 /// past [`REENTRY_LIMIT`]: the caller releases the lock and calls [`reentry`].
+#[allow(clippy::too_many_arguments, reason = "the parts of one step, each from another place")]
 pub(crate) fn claim_in<G, P, K, V, Q>(
     part: &mut G,
     mut sleep: impl FnMut(&mut G),
     table: impl Fn(&mut P) -> &mut Table<K, V>,
     hash: u64,
     key: &Q,
+    nested: bool,
+    refresh: bool,
     recheck: impl FnOnce() -> Option<V>,
 ) -> Result<Claim<K, V>, Reentry>
 where
@@ -325,7 +409,10 @@ where
     Q: KeyView<Owned = K> + ?Sized,
 {
     let me = current_thread();
-    let mut probe = table(part).probe(hash, |k| key.matches(k), me);
+    if refresh {
+        table(part).forget(hash, |k| key.matches(k));
+    }
+    let mut probe = table(part).probe(hash, |k| key.matches(k), me, nested);
     if let Probe::Wait(id) = probe {
         probe = wait(part, &mut sleep, &table, hash, id, me);
     }
@@ -373,14 +460,6 @@ pub(crate) struct Reentry;
 /// stack overflows, which would abort the process.
 pub(crate) const REENTRY_LIMIT: u32 = 32;
 
-/// How a claim is settled: with the value, or abandoned without one.
-pub(crate) fn outcome<V: Clone>(value: Option<&V>) -> State<V> {
-    match value {
-        Some(value) => State::Done(value.clone()),
-        None => State::Abandoned,
-    }
-}
-
 /// The panic of a same-thread re-entry: infinite recursion.
 #[cold]
 pub(crate) fn reentry(name: &str) -> ! {
@@ -391,38 +470,66 @@ pub(crate) fn reentry(name: &str) -> ! {
 }
 
 /// The keys in flight of one cache over a store that keeps none itself,
-/// split by hash like the stores.
+/// split by hash like the stores: [`Shards`] of tables (read only under
+/// their locks).
 pub(crate) struct Flights<K, V> {
-    parts: Box<[Padded<Part<K, V>>]>,
-    state: RandomState,
-}
-
-struct Part<K, V> {
-    table: Mutex<Table<K, V>>,
-    settled: Condvar,
+    shards: Shards<Table<K, V>>,
 }
 
 impl<K, V> Flights<K, V> {
     pub(crate) fn new() -> Self {
-        let table = || Table { cache_side: true, ..Table::new() };
-        let part = || Padded(Part { table: Mutex::new(table()), settled: Condvar::new() });
-        Flights { parts: (0..DEFAULT_SHARDS).map(|_| part()).collect(), state: RandomState::default() }
+        Flights { shards: Shards::new(DEFAULT_SHARDS, false, || Table { cache_side: true, ..Table::new() }) }
     }
 
-    #[allow(clippy::cast_possible_truncation, reason = "masked to the number of parts")]
-    fn part(&self, hash: u64) -> &Part<K, V> {
-        &self.parts[(hash >> 32) as usize & (self.parts.len() - 1)].0
-    }
-
-    /// Settles `ticket` with `state` and wakes whoever waits for it.
-    pub(crate) fn settle(&self, ticket: &Ticket, state: impl FnOnce() -> State<V>) {
-        let part = self.part(ticket.hash);
-        let mut table = part.table.lock();
-        let (wake, removed) = table.settle(ticket, state);
+    /// Settles `ticket` with `value` (`None`: abandoned) and wakes whoever
+    /// waits for it.
+    pub(crate) fn settle(&self, ticket: &Ticket, value: Option<&V>)
+    where
+        V: Clone,
+    {
+        let index = self.shards.index(ticket.hash);
+        let mut table = self.shards.lock(index);
+        let settled = table.settle(ticket, value);
         drop(table);
-        // The key is the user's type: dropped after the lock is released.
-        drop(removed);
-        wake.run(&part.settled);
+        settled.finish(self.shards.settled(index));
+    }
+
+    /// Runs `store` (the user's store keeping a value) under the lock of
+    /// the part of `hash`, unless a `clear()` or `refresh()` came since the
+    /// value's computation began: `claim`'s entry says so if it has one,
+    /// else `current`. Under the lock, so that a `clear()`, which marks
+    /// every part in turn before it clears the store, either comes after
+    /// and removes the value, or came before and is seen. Without a claim
+    /// inside memo's bookkeeping, only if the lock is free.
+    pub(crate) fn keep(
+        &self,
+        hash: u64,
+        claim: Option<&Ticket>,
+        current: impl FnOnce() -> bool,
+        store: impl FnOnce(),
+    ) {
+        let index = self.shards.index(hash);
+        let table = match claim {
+            Some(_) => Some(self.shards.lock(index)),
+            None => self.shards.enter(index),
+        };
+        let Some(table) = table else { return };
+        if claim.is_none_or(|ticket| table.live(ticket)) && current() {
+            store();
+        }
+    }
+
+    /// `clear()`: every computation running now is from before it.
+    pub(crate) fn forget_all(&self) {
+        self.shards.each(Table::forget_all);
+    }
+
+    /// The hash that places `key` here.
+    pub(crate) fn hash(&self, key: &K) -> u64
+    where
+        K: Hash,
+    {
+        self.shards.hash_one(key)
     }
 
     /// What tells this table apart from others in a [`Mark`].
@@ -440,7 +547,7 @@ impl<K, V> Flights<K, V> {
     /// A waiting task gives up before it was answered.
     #[cfg(feature = "async")]
     pub(crate) fn leave(&self, hash: u64, id: u64) {
-        let removed = self.part(hash).table.lock().leave(id);
+        let removed = self.shards.lock(self.shards.index(hash)).leave(id);
         drop(removed);
     }
 }
@@ -454,14 +561,25 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// A calling thread that is computing this very key already computes it
     /// again, unclaimed; past [`REENTRY_LIMIT`] re-entries, that is infinite
     /// recursion, and a panic.
-    pub(crate) fn enter<Q>(&self, view: &Q, name: &str, recheck: impl FnOnce() -> Option<V>) -> Claim<K, V>
+    ///
+    /// `refresh`: the caller recomputes the key whatever runs now.
+    pub(crate) fn enter<Q>(
+        &self,
+        view: &Q,
+        name: &str,
+        refresh: bool,
+        recheck: impl FnOnce() -> Option<V>,
+    ) -> Claim<K, V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        let hash = hash_view(&self.state, view);
-        let part = self.part(hash);
-        let mut table = part.table.lock();
-        let claim = claim_in(&mut table, |t| part.settled.wait(t), |t| t, hash, view, recheck);
+        let hash = hash_view(self.shards.hasher(), view);
+        let index = self.shards.index(hash);
+        // Inside memo's bookkeeping and the part is taken: no claim.
+        let Some(mut table) = self.shards.enter(index) else { return Claim::Unsupported };
+        let nested = table.nested;
+        let sleep = |t: &mut WriteGuard<'_, Table<K, V>>| self.shards.wait(index, t);
+        let claim = claim_in(&mut table, sleep, |t| t, hash, view, nested, refresh, recheck);
         drop(table);
         claim.unwrap_or_else(|Reentry| reentry(name))
     }
@@ -483,9 +601,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        let hash = hash_view(&self.state, view);
-        let mut table = self.part(hash).table.lock();
-        match table.probe(hash, |k| view.matches(k), TASK) {
+        let hash = hash_view(self.shards.hasher(), view);
+        let Some(mut table) = self.shards.enter(self.shards.index(hash)) else {
+            return Ok(Claim::Unsupported);
+        };
+        match table.probe(hash, |k| view.matches(k), TASK, false) {
             Probe::Wait(id) if computing::polls(Mark { flights: self.address(), hash, id }) => {
                 let removed = table.leave(id);
                 drop(table);
@@ -507,7 +627,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     #[cfg(feature = "async")]
     pub(crate) fn poll(&self, hash: u64, id: u64, waker: &Waker) -> core::task::Poll<Claim<K, V>> {
         use core::task::Poll;
-        let mut table = self.part(hash).table.lock();
+        let mut table = self.shards.lock(self.shards.index(hash));
         match table.woken(hash, id, TASK) {
             Some(Probe::Value(value)) => Poll::Ready(Claim::Value(value)),
             Some(Probe::Compute(ticket, owned)) => Poll::Ready(Claim::Compute(ticket, owned)),

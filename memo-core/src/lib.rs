@@ -23,6 +23,7 @@ mod instances;
 mod key;
 mod local;
 mod lru;
+mod nesting;
 #[cfg(feature = "async")]
 mod offload;
 #[cfg(feature = "async")]

@@ -14,6 +14,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use foldhash::fast::RandomState;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::nesting::{self, Inside};
 use crate::readers::{self, REGISTRY, Registry, SLOTS};
 
 /// The parts of a store that is not bounded by count, and the most parts of a
@@ -43,6 +44,9 @@ pub(crate) struct Shards<T> {
     /// Hits of lock-free reads, one counter per reader slot (each written by
     /// one thread only, on a line of its own).
     hits: Box<[Line]>,
+    /// Lookups that could not have a part (inside memo's bookkeeping, see
+    /// `nesting`): misses the parts did not count.
+    bypassed: AtomicU64,
     /// Whether the parts are read without their locks. A store whose hits
     /// change the part (an exact LRU) says no, and its writers then have no
     /// readers to keep out.
@@ -67,6 +71,10 @@ pub(crate) struct WriteGuard<'a, T> {
     guard: MutexGuard<'a, T>,
     /// The part's flag, if it has lock-free readers to let back in.
     writing: Option<&'a AtomicBool>,
+    /// Whether this thread was inside memo's bookkeeping already when it
+    /// took the lock (see `nesting`): then it must not wait under it.
+    pub(crate) nested: bool,
+    _inside: Inside,
 }
 
 impl<T> Deref for WriteGuard<'_, T> {
@@ -111,8 +119,20 @@ impl<T> Shards<T> {
             state: RandomState::default(),
             // No lock-free reads, no counters for them.
             hits: (0..if lock_free { SLOTS } else { 0 }).map(|_| Line(AtomicU64::new(0))).collect(),
+            bypassed: AtomicU64::new(0),
             lock_free,
         }
+    }
+
+    /// Counts a lookup that could not have its part: a miss.
+    #[cold]
+    pub(crate) fn count_bypass(&self) {
+        self.bypassed.fetch_add(1, Relaxed);
+    }
+
+    /// Lookups that could not have their part.
+    pub(crate) fn bypassed(&self) -> u64 {
+        self.bypassed.load(Relaxed)
     }
 
     /// How many parts a store of at most `maxsize` entries gets: one below
@@ -140,16 +160,42 @@ impl<T> Shards<T> {
     }
 
     /// Locks part `index` for a change: lock-free readers are kept out, and
-    /// those in it are waited for.
+    /// those in it are waited for. Blocks, even inside memo's bookkeeping:
+    /// for settling a claim (see `nesting`) and for threads outside.
     #[inline]
     pub(crate) fn lock(&self, index: usize) -> WriteGuard<'_, T> {
         let slot = &self.parts[index].0;
         let guard = slot.lock.lock();
-        if !self.lock_free {
-            return WriteGuard { guard, writing: None };
+        let writing = self.lock_free.then_some(&slot.writing);
+        if let Some(writing) = writing {
+            REGISTRY.exclude(marker(slot), writing);
         }
-        REGISTRY.exclude(marker(slot), &slot.writing);
-        WriteGuard { guard, writing: Some(&slot.writing) }
+        WriteGuard { guard, writing, nested: false, _inside: Inside::new() }
+    }
+
+    /// Locks part `index` as [`lock`](Shards::lock) does, unless this thread
+    /// is inside memo's bookkeeping already: then only if the lock is free
+    /// and no reader is in the part, `None` otherwise (the caller goes
+    /// without the store), since waiting could close a cycle.
+    #[inline]
+    pub(crate) fn enter(&self, index: usize) -> Option<WriteGuard<'_, T>> {
+        if !nesting::inside() {
+            return Some(self.lock(index));
+        }
+        self.enter_nested(index)
+    }
+
+    #[cold]
+    fn enter_nested(&self, index: usize) -> Option<WriteGuard<'_, T>> {
+        let slot = &self.parts[index].0;
+        let guard = slot.lock.try_lock()?;
+        let writing = self.lock_free.then_some(&slot.writing);
+        if let Some(writing) = writing {
+            if !REGISTRY.try_exclude(marker(slot), writing) {
+                return None;
+            }
+        }
+        Some(WriteGuard { guard, writing, nested: true, _inside: Inside::new() })
     }
 
     /// Sleeps until a computation in part `index` is settled: the lock is
@@ -206,19 +252,25 @@ impl<T> Shards<T> {
         self.hits.iter().map(|line| line.0.load(Relaxed)).sum()
     }
 
-    /// Sets the hits of lock-free reads back to zero.
+    /// Sets the hits of lock-free reads, and the lookups that could not have
+    /// a part, back to zero.
     pub(crate) fn reset_read_hits(&self) {
         self.hits.iter().for_each(|line| line.0.store(0, Relaxed));
+        self.bypassed.store(0, Relaxed);
     }
 
     pub(crate) fn len(&self) -> usize {
         self.parts.len()
     }
 
-    /// Every part in turn, each locked only while `f` looks at it.
+    /// Every part in turn, each locked only while `f` looks at it; inside
+    /// memo's bookkeeping (a `Clone` that clears a cache), only the parts
+    /// that [`enter`](Shards::enter) can have.
     pub(crate) fn each(&self, mut f: impl FnMut(&mut T)) {
         for index in 0..self.parts.len() {
-            f(&mut self.lock(index));
+            if let Some(mut part) = self.enter(index) {
+                f(&mut part);
+            }
         }
     }
 }

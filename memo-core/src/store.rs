@@ -212,15 +212,19 @@ pub trait Store<K, V>: Send + Sync {
         Claim::Unsupported
     }
 
-    /// Settles a claim of [`__claim`](Store::__claim): stores `key` with
-    /// `value` if both are given, hands `value` to the waiting threads, or, with
-    /// no value, gives the claim up for a waiter to take over.
+    /// Settles a claim of [`__claim`](Store::__claim), or completes a miss
+    /// without one: stores `key` with `value` if both are given, hands
+    /// `value` to the waiting threads, or, with no value, gives the claim up
+    /// for a waiter to take over. A value is stored only if no `clear()` or
+    /// `refresh()` came since its computation began: the claim's entry says
+    /// so, and without a claim, `current` (called under the lock that
+    /// stores).
     #[doc(hidden)]
-    fn __settle(&self, ticket: Ticket, key: Option<K>, value: Option<&V>)
+    fn __settle(&self, ticket: Option<&Ticket>, key: Option<K>, value: Option<&V>, current: &dyn Fn() -> bool)
     where
         V: Clone,
     {
-        let _ = (ticket, key, value);
+        let _ = (ticket, key, value, current);
     }
 
     /// Called once, when `#[memoize]` makes the cache of a function, with the

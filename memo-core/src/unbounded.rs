@@ -121,12 +121,16 @@ where
                 }
             }
         }
+        let nested = part.nested;
+        let refresh = matches!(want, Want::Recompute);
         let claim = flight::claim_in(
             &mut part,
             |g| self.shards.wait(index, g),
             |p| &mut p.flights,
             hash,
             key,
+            nested,
+            refresh,
             || None,
         );
         drop(part);
@@ -169,7 +173,10 @@ where
         if let Some(value) = self.read_hit(index, hash, key, Want::Any) {
             return Ok(Some(value));
         }
-        let mut part = self.shards.lock(index);
+        let Some(mut part) = self.shards.enter(index) else {
+            self.shards.count_bypass();
+            return Ok(None);
+        };
         let found = part.table.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone());
         if found.is_some() {
             part.hits += 1;
@@ -184,7 +191,10 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let mut guard = self.shards.lock(self.shards.index(hash));
+        let Some(mut guard) = self.shards.enter(self.shards.index(hash)) else {
+            self.shards.count_bypass();
+            return Ok(Found::Miss);
+        };
         let part = &mut *guard;
         let (found, expired) = match part.table.find_entry(hash, |(k, _)| key.matches(k)) {
             Ok(entry) if fresh(&entry.get().1) => (Found::Hit(entry.get().1.clone()), None),
@@ -210,7 +220,8 @@ where
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
         let hash = self.shards.hash_one(&key);
-        let mut part = self.shards.lock(self.shards.index(hash));
+        // Inside memo's bookkeeping with the part taken: not kept.
+        let Some(mut part) = self.shards.enter(self.shards.index(hash)) else { return Ok(()) };
         let replaced = part.put(self.shards.hasher(), hash, key, value);
         drop(part);
         // A replaced value is dropped after the lock is released, so that its
@@ -224,7 +235,7 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let mut part = self.shards.lock(self.shards.index(hash));
+        let Some(mut part) = self.shards.enter(self.shards.index(hash)) else { return Ok(false) };
         let removed = match part.table.find_entry(hash, |(k, _)| key.matches(k)) {
             Ok(entry) => Some(entry.remove().0),
             Err(_) => None,
@@ -237,6 +248,7 @@ where
         let mut old = Vec::new();
         self.shards.each(|part| {
             old.push(core::mem::take(&mut part.table));
+            part.flights.forget_all();
             part.hits = 0;
             part.misses = 0;
             part.expirations = 0;
@@ -266,7 +278,10 @@ where
         if let Some(value) = self.read_hit(index, hash, key, want) {
             return Claim::Hit(value);
         }
-        let mut part = self.shards.lock(index);
+        let Some(mut part) = self.shards.enter(index) else {
+            self.shards.count_bypass();
+            return Claim::Unsupported;
+        };
         if let Some((_, value)) = part.table.find(hash, |(k, _)| key.matches(k)) {
             if want.accepts(value) {
                 let value = value.clone();
@@ -277,21 +292,41 @@ where
         self.claim_miss(part, index, hash, key, want, name)
     }
 
-    fn __settle(&self, ticket: Ticket, key: Option<K>, value: Option<&V>)
+    fn __settle(&self, ticket: Option<&Ticket>, key: Option<K>, value: Option<&V>, current: &dyn Fn() -> bool)
     where
         V: Clone,
     {
-        let index = self.shards.index(ticket.hash);
-        let mut part = self.shards.lock(index);
-        let replaced = match (key, value) {
-            (Some(key), Some(value)) => part.put(self.shards.hasher(), ticket.hash, key, value.clone()),
-            _ => None,
+        let hash = match (ticket, &key) {
+            (Some(ticket), _) => ticket.hash,
+            (None, Some(key)) => self.shards.hash_one(key),
+            (None, None) => return,
         };
-        let (wake, removed) = part.flights.settle(&ticket, || flight::outcome(value));
+        let index = self.shards.index(hash);
+        // The table's clone is made before the lock: the user's `Clone` may
+        // call back into this cache, or panic (the caller's `Miss` then
+        // gives the claim up).
+        let mut entry = key.zip(value).map(|(key, value)| (key, value.clone()));
+        let Some(mut part) = (match ticket {
+            Some(_) => Some(self.shards.lock(index)),
+            None => self.shards.enter(index),
+        }) else {
+            return;
+        };
+        let keep = ticket.map_or_else(current, |ticket| part.flights.live(ticket));
+        let replaced = match entry.take() {
+            Some((key, value)) if keep => part.put(self.shards.hasher(), hash, key, value),
+            unkept => {
+                entry = unkept;
+                None
+            }
+        };
+        let settled = ticket.map(|ticket| part.flights.settle(ticket, value));
         drop(part);
         // The user's types are dropped after the lock is released.
-        drop((replaced, removed));
-        wake.run(self.shards.settled(index));
+        drop((replaced, entry));
+        if let Some(settled) = settled {
+            settled.finish(self.shards.settled(index));
+        }
     }
 
     fn info(&self) -> CacheInfo {
@@ -303,6 +338,7 @@ where
             info.currsize += part.table.len();
         });
         info.hits += self.shards.read_hits();
+        info.misses += self.shards.bypassed();
         info
     }
 }

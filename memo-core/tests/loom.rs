@@ -19,7 +19,7 @@ mod atomic {
 }
 
 /// A writer waiting for a reader gives loom the turn.
-fn spin() {
+fn spin(_round: u32) {
     loom::thread::yield_now();
 }
 
@@ -111,5 +111,69 @@ fn a_reader_and_two_writers_never_race() {
         writer(&registry, &part, 2);
         other.join().unwrap();
         assert!(matches!(reader(&registry, &part, slot), Some(1 | 2)));
+    });
+}
+
+fn reader_of(registry: &Registry, part: &Part, marker: usize, slot: usize) -> Option<u64> {
+    // SAFETY: under the protocol (what loom checks).
+    registry.read(slot, marker, &part.writing, || part.data.with(|v| unsafe { *v }))
+}
+
+fn writer_of(registry: &Registry, part: &Part, marker: usize, value: u64) {
+    let _guard = part.lock.lock().unwrap();
+    registry.exclude(marker, &part.writing);
+    // SAFETY: under the protocol (what loom checks).
+    part.data.with_mut(|v| unsafe { *v = value });
+    Registry::admit(&part.writing);
+}
+
+#[test]
+fn a_reader_that_moves_to_another_part_is_done_with_the_first() {
+    // The reader reads part 1, then part 2; a writer of part 1 that finds
+    // the reader's slot naming part 2 must see the read of part 1 as over.
+    loom::model(|| {
+        let registry = Arc::new(registry());
+        let (one, two) = (part(), part());
+        let reader = {
+            let (registry, one, two) = (Arc::clone(&registry), Arc::clone(&one), Arc::clone(&two));
+            thread::spawn(move || {
+                // The slot is taken inside the model's thread.
+                let slot = registry.take().unwrap();
+                let first = reader_of(&registry, &one, 1, slot);
+                assert!(matches!(first, None | Some(0 | 7)), "{first:?}");
+                assert_eq!(reader_of(&registry, &two, 2, slot), Some(0));
+            })
+        };
+        writer_of(&registry, &one, 1, 7);
+        reader.join().unwrap();
+    });
+}
+
+#[test]
+fn a_nested_read_is_refused_and_a_writer_that_must_not_wait_gives_way() {
+    loom::model(|| {
+        let registry = Arc::new(registry());
+        let (one, two) = (part(), part());
+        let slot = registry.take().unwrap();
+        // A read inside a read (a value's Clone that calls a cache) is
+        // refused: the caller takes the lock path instead.
+        let nested = registry.read(slot, 1, &one.writing, || reader_of(&registry, &two, 2, slot));
+        assert_eq!(nested, Some(None));
+        // A writer inside memo's bookkeeping never waits for a reader: it
+        // gives way, or finds the part free.
+        let writer = {
+            let (registry, one) = (Arc::clone(&registry), Arc::clone(&one));
+            thread::spawn(move || {
+                let _guard = one.lock.lock().unwrap();
+                if registry.try_exclude(1, &one.writing) {
+                    // SAFETY: under the protocol (what loom checks).
+                    one.data.with_mut(|v| unsafe { *v = 3 });
+                    Registry::admit(&one.writing);
+                }
+            })
+        };
+        let seen = reader_of(&registry, &one, 1, slot);
+        assert!(matches!(seen, None | Some(0 | 3)), "{seen:?}");
+        writer.join().unwrap();
     });
 }

@@ -5,7 +5,7 @@ use core::hash::Hash;
 use core::sync::atomic::Ordering::Release;
 
 use super::Cache;
-use crate::flight::{Held, State, Ticket};
+use crate::flight::{Held, Ticket};
 use crate::store::Store;
 
 /// A lookup that missed: holds the owned key (and, with single-flight, the
@@ -32,6 +32,9 @@ pub struct Miss<'c, K, V, S> {
     pub(super) key: Option<K>,
     /// The single-flight claim, and how to give it up if the body panics.
     pub(super) claim: Option<(Ticket, Abandon<K, V, S>)>,
+    /// The cache's epoch when the miss began: without a claim, its value is
+    /// stored only if no `clear()` or `refresh()` came since.
+    pub(super) born: u64,
     /// Counts a thread's claim as held while the miss is open (read by
     /// nobody: its `Drop` is what counts).
     pub(super) _held: Option<Held>,
@@ -44,7 +47,13 @@ type Abandon<K, V, S> = fn(&Cache<K, V, S>, Ticket);
 impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
     pub(super) fn claimed(cache: &'c Cache<K, V, S>, key: K, ticket: Ticket) -> Self {
         let held = ticket.thread.then(Held::new);
-        Miss { cache, key: Some(key), claim: Some((ticket, Cache::abandon)), _held: held }
+        Miss {
+            cache,
+            key: Some(key),
+            claim: Some((ticket, Cache::abandon)),
+            born: cache.epoch(),
+            _held: held,
+        }
     }
 
     /// Stores a clone of `value` under the missed key, hands it to the threads
@@ -67,27 +76,38 @@ impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
 
     /// Stores `key` with `value` (if given) and settles the claim with it.
     /// The value is stored before the claim is settled, so a thread that
-    /// misses meanwhile finds either the claim or the value.
+    /// misses meanwhile finds either the claim or the value. The claim
+    /// stays with the miss until it is settled: if the user's `Clone` or
+    /// store panics before, the miss's `Drop` gives it up.
     fn settle(&mut self, key: Option<K>, value: &V) {
-        let store = &self.cache.store;
-        match self.claim.take() {
+        let cache = self.cache;
+        let born = self.born;
+        let current = || cache.epoch() == born;
+        match &self.claim {
             Some((ticket, _)) if S::__FLIGHTS && !ticket.cache_side => {
-                store.__settle(ticket, key, Some(value))
+                cache.store.__settle(Some(ticket), key, Some(value), &current);
             }
+            None if S::__FLIGHTS => cache.store.__settle(None, key, Some(value), &current),
             claim => {
+                let ticket = claim.as_ref().map(|(ticket, _)| ticket);
                 if let Some(key) = key {
-                    if let Err(error) = store.insert(key, value.clone()) {
-                        self.cache.store_failed(&error);
-                    }
+                    let flights = cache.flights();
+                    let hash = ticket.map_or_else(|| flights.hash(&key), |ticket| ticket.hash);
+                    flights.keep(hash, ticket, current, || {
+                        if let Err(error) = cache.store.insert(key, value.clone()) {
+                            cache.store_failed(&error);
+                        }
+                    });
                 }
                 // Stored (or not) before the claim goes: a lookup that began
                 // before this looks again (see `recheck`).
-                self.cache.settles.fetch_add(1, Release);
-                if let (Some((ticket, _)), Some(flights)) = (claim, self.cache.flights.get()) {
-                    flights.settle(&ticket, || State::Done(value.clone()));
+                cache.settles.fetch_add(1, Release);
+                if let (Some(ticket), Some(flights)) = (ticket, cache.flights.get()) {
+                    flights.settle(ticket, Some(value));
                 }
             }
         }
+        self.claim = None;
     }
 }
 
@@ -104,8 +124,14 @@ where
     /// it may compute it again; it never gets a wrong value.
     pub(crate) fn complete_offloaded(mut self, value: V, keep: bool) -> V {
         if let (true, Some(key)) = (keep, self.key.take()) {
-            let (cache, stored) = (self.cache, value.clone());
+            let (cache, stored, born) = (self.cache, value.clone(), self.born);
             crate::offload::spawn(move || {
+                // A clear() or refresh() that came meanwhile wins (but one
+                // that comes during the insert may not: the store is on a
+                // server, and the insert is not under a lock of memo's).
+                if cache.epoch() != born {
+                    return;
+                }
                 if let Err(error) = cache.store.insert(key, stored) {
                     cache.store_failed(&error);
                 }

@@ -6,7 +6,7 @@ use core::fmt;
 use core::hash::Hash;
 use core::marker::PhantomData;
 use core::sync::atomic::AtomicU64;
-use core::sync::atomic::Ordering::{Acquire, Relaxed};
+use core::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 use std::sync::OnceLock;
 
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 
 use crate::clock;
 use crate::expiry::{Expiring, Found};
-use crate::flight::{Flights, State, Ticket};
+use crate::flight::{Flights, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{Exact, KeyView};
 use crate::store::{Claim, Store, StoreError, Want};
@@ -63,6 +63,9 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     settles: AtomicU64,
     /// The keys being computed, made on the first miss.
     flights: OnceLock<Flights<K, V>>,
+    /// Counts `clear()`s and `refresh()`es: a miss without a claim stores
+    /// its value only if none came since it began (see `Miss::born`).
+    epoch: AtomicU64,
     single_flight: bool,
     /// How often misses sweep expired entries out, and when one last did.
     sweep_every: Option<Duration>,
@@ -83,6 +86,7 @@ impl<K, V, S> Cache<K, V, S> {
             store_errors: AtomicU64::new(0),
             settles: AtomicU64::new(0),
             flights: OnceLock::new(),
+            epoch: AtomicU64::new(0),
             single_flight: true,
             sweep_every: None,
             last_sweep: Mutex::new(None),
@@ -278,15 +282,15 @@ where
 
     /// A miss to compute without a claim.
     pub(crate) fn unclaimed(&self, key: K) -> Miss<'_, K, V, S> {
-        Miss { cache: self, key: Some(key), claim: None, _held: None }
+        Miss { cache: self, key: Some(key), claim: None, born: self.epoch(), _held: None }
     }
 
     /// Gives a claim up: its body did not return. A waiter takes it over.
     fn abandon(&self, ticket: Ticket) {
         if S::__FLIGHTS && !ticket.cache_side {
-            self.store.__settle(ticket, None, None);
+            self.store.__settle(Some(&ticket), None, None, &|| false);
         } else if let Some(flights) = self.flights.get() {
-            flights.settle(&ticket, || State::Abandoned);
+            flights.settle(&ticket, None);
         }
     }
 
@@ -303,6 +307,8 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        // Misses without a claim that run now are from before the refresh.
+        self.epoch.fetch_add(1, SeqCst);
         self.find(view, Want::Recompute)
     }
 
@@ -317,7 +323,8 @@ where
         if !self.count_miss(counted) {
             return Err(self.unclaimed(view.to_owned_key()));
         }
-        let claim = self.flights().enter(view, self.name, || self.recheck(view, want, seen));
+        let refresh = matches!(want, Want::Recompute);
+        let claim = self.flights().enter(view, self.name, refresh, || self.recheck(view, want, seen));
         self.answer(view, claim)
     }
 
@@ -346,6 +353,12 @@ where
     /// The cache's own single-flight table.
     pub(crate) fn flights(&self) -> &Flights<K, V> {
         self.flights.get_or_init(Flights::new)
+    }
+
+    /// The count of `clear()`s and `refresh()`es so far.
+    #[inline]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Acquire)
     }
 
     /// How many claims of the cache's own flight table were settled so far:
@@ -468,8 +481,20 @@ impl<K, V, S: Store<K, V>> Cache<K, V, S> {
         info
     }
 
-    /// Removes every entry and resets the counts to zero.
+    /// Removes every entry and resets the counts to zero. It wins against
+    /// computations running now: their values are still returned to their
+    /// callers (and to the callers waiting for them), but not stored, and a
+    /// call that comes after `clear()` neither waits for them nor gets
+    /// their values.
     pub fn clear(&self) {
+        // First the epoch, then every part of the flight tables (the stores'
+        // own, in `Store::clear`): a value stored under a part's lock either
+        // comes before the part's turn, and is cleared, or after, and sees
+        // that it is from before (see `Flights::keep`).
+        self.epoch.fetch_add(1, SeqCst);
+        if let Some(flights) = self.flights.get() {
+            flights.forget_all();
+        }
         // A store that cannot clear keeps its entries, which stay correct.
         let cleared = self.store.clear();
         self.hits.store(0, Relaxed);

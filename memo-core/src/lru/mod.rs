@@ -151,13 +151,33 @@ where
         })
     }
 
-    /// Stores `value` for `key` (whose hash is `hash`), evicting if full.
-    /// Returns the key's part, still locked, unless the value could not be kept
-    /// (every slot held by inserts under way), and what was displaced.
-    fn put(&self, hash: u64, key: K, value: V) -> (Option<PartGuard<'_, K, V>>, Displaced<K, V>) {
+    /// The key's part, locked: with [`lock`](Shards::lock) if `blocking`
+    /// (a claim's settling), else with [`enter`](Shards::enter).
+    fn home(&self, index: usize, blocking: bool) -> Option<PartGuard<'_, K, V>> {
+        if blocking { Some(self.shards.lock(index)) } else { self.shards.enter(index) }
+    }
+
+    /// Stores `value` for `key` (whose hash is `hash`), evicting if full,
+    /// if `keep` says so of the key's part once it is locked. Returns the
+    /// key's part, still locked, unless the value could not be kept (every
+    /// slot held by inserts under way, or the part taken inside memo's
+    /// bookkeeping), and what was displaced (the value itself, if not kept).
+    fn put(
+        &self,
+        hash: u64,
+        key: K,
+        value: V,
+        blocking: bool,
+        keep: impl Fn(&Part<K, V>) -> bool,
+    ) -> (Option<PartGuard<'_, K, V>>, Displaced<K, V>) {
         let state = self.shards.hasher();
         let home = self.shards.index(hash);
-        let mut part = self.shards.lock(home);
+        let Some(mut part) = self.home(home, blocking) else {
+            return (None, (Some(value), None, None));
+        };
+        if !keep(&part) {
+            return (Some(part), (Some(value), None, None));
+        }
         if let Some(i) = part.find(hash, |k| *k == key) {
             part.used(i, self.exact);
             let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
@@ -181,7 +201,10 @@ where
         let mut freed = None;
         for threshold in [self.fair + 1, 1] {
             for step in 1..self.shards.len() {
-                let mut other = self.shards.lock((home + step) % self.shards.len());
+                // Inside memo's bookkeeping, a part that is taken is skipped.
+                let Some(mut other) = self.shards.enter((home + step) % self.shards.len()) else {
+                    continue;
+                };
                 if other.nodes.len() >= threshold {
                     freed = other.pop_victim(state, self.exact);
                     other.evictions += u64::from(freed.is_some());
@@ -197,7 +220,17 @@ where
             // hold the slots. Keeping this value is not worth waiting for them.
             return (None, (Some(value), None, None));
         }
-        let mut part = self.shards.lock(home);
+        // From here this insert holds a slot of the count (freed or
+        // reserved): given back if the value is not kept after all.
+        let Some(mut part) = self.home(home, blocking) else {
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return (None, (Some(value), None, freed));
+        };
+        if !keep(&part) {
+            // A clear() came while the slot was being freed.
+            self.len.fetch_sub(1, Ordering::AcqRel);
+            return (Some(part), (Some(value), None, freed));
+        }
         if let Some(i) = part.find(hash, |k| *k == key) {
             // Inserted meanwhile by another thread: replace, and give the slot back.
             part.used(i, self.exact);
@@ -237,12 +270,16 @@ where
                 }
             }
         }
+        let nested = part.nested;
+        let refresh = matches!(want, Want::Recompute);
         let claim = flight::claim_in(
             &mut part,
             |g| self.shards.wait(index, g),
             |p| &mut p.flights,
             hash,
             key,
+            nested,
+            refresh,
             || None,
         );
         drop(part);
@@ -266,7 +303,10 @@ where
         if let Some(value) = self.read_hit(index, hash, key, Want::Any) {
             return Ok(Some(value));
         }
-        let mut part = self.shards.lock(index);
+        let Some(mut part) = self.shards.enter(index) else {
+            self.shards.count_bypass();
+            return Ok(None);
+        };
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
             part.misses += 1;
             return Ok(None);
@@ -282,7 +322,10 @@ where
     {
         let state = self.shards.hasher();
         let hash = hash_view(state, key);
-        let mut part = self.shards.lock(self.shards.index(hash));
+        let Some(mut part) = self.shards.enter(self.shards.index(hash)) else {
+            self.shards.count_bypass();
+            return Ok(Found::Miss);
+        };
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
             part.misses += 1;
             return Ok(Found::Miss);
@@ -321,7 +364,7 @@ where
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
         let hash = self.shards.hasher().hash_one(&key);
-        let (part, displaced) = self.put(hash, key, value);
+        let (part, displaced) = self.put(hash, key, value, false, |_| true);
         drop(part);
         // What the insert displaced is dropped after the lock is released, so
         // that a value's `Drop` may use this cache.
@@ -335,7 +378,7 @@ where
     {
         let state = self.shards.hasher();
         let hash = hash_view(state, key);
-        let mut part = self.shards.lock(self.shards.index(hash));
+        let Some(mut part) = self.shards.enter(self.shards.index(hash)) else { return Ok(false) };
         let removed = part.remove(state, hash, |k| key.matches(k));
         drop(part);
         let found = removed.is_some();
@@ -350,6 +393,7 @@ where
         let mut old = Vec::new();
         self.shards.each(|part| {
             let nodes = part.empty();
+            part.flights.forget_all();
             self.len.fetch_sub(nodes.len(), Ordering::AcqRel);
             old.push(nodes);
         });
@@ -380,7 +424,10 @@ where
         if let Some(value) = self.read_hit(index, hash, key, want) {
             return Claim::Hit(value);
         }
-        let mut part = self.shards.lock(index);
+        let Some(mut part) = self.shards.enter(index) else {
+            self.shards.count_bypass();
+            return Claim::Unsupported;
+        };
         if let Some(i) = part.find(hash, |k| key.matches(k)) {
             if want.accepts(&part.nodes[i as usize].value) {
                 part.hits += 1;
@@ -391,21 +438,36 @@ where
         self.claim_miss(part, index, hash, key, want, name)
     }
 
-    fn __settle(&self, ticket: Ticket, key: Option<K>, value: Option<&V>)
+    fn __settle(&self, ticket: Option<&Ticket>, key: Option<K>, value: Option<&V>, current: &dyn Fn() -> bool)
     where
         V: Clone,
     {
-        let index = self.shards.index(ticket.hash);
-        let (part, displaced) = match (key, value) {
-            (Some(key), Some(value)) => self.put(ticket.hash, key, value.clone()),
-            _ => (None, (None, None, None)),
+        let hash = match (ticket, &key) {
+            (Some(ticket), _) => ticket.hash,
+            (None, Some(key)) => self.shards.hasher().hash_one(key),
+            (None, None) => return,
         };
-        let mut part = part.unwrap_or_else(|| self.shards.lock(index));
-        let (wake, removed) = part.flights.settle(&ticket, || flight::outcome(value));
-        drop(part);
+        let index = self.shards.index(hash);
+        let blocking = ticket.is_some();
+        let keep = |part: &Part<K, V>| ticket.map_or_else(current, |ticket| part.flights.live(ticket));
+        // The store's clone is made before the lock: the user's `Clone` may
+        // call back into this cache, or panic (the caller's `Miss` then
+        // gives the claim up).
+        let (part, displaced) = match key.zip(value) {
+            Some((key, value)) => self.put(hash, key, value.clone(), blocking, keep),
+            None => (None, (None, None, None)),
+        };
+        let part = match part {
+            Some(part) => Some(part),
+            None if blocking => Some(self.shards.lock(index)),
+            None => None,
+        };
+        let settled = part.zip(ticket).map(|(mut part, ticket)| part.flights.settle(ticket, value));
         // The user's types are dropped after the lock is released.
-        drop((displaced, removed));
-        wake.run(self.shards.settled(index));
+        drop(displaced);
+        if let Some(settled) = settled {
+            settled.finish(self.shards.settled(index));
+        }
     }
 
     fn info(&self) -> CacheInfo {
@@ -418,6 +480,7 @@ where
         });
         info.currsize = self.len();
         info.hits += self.shards.read_hits();
+        info.misses += self.shards.bypassed();
         info
     }
 }

@@ -40,10 +40,16 @@ mod atomic {
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 }
 
-/// What a writer does while a reader is in its part: a few nanoseconds.
+/// What a writer does while a reader is in its part, the `round`th time:
+/// spins for a few nanoseconds, then, for a reader that takes longer (a slow
+/// `Clone`, a thread preempted in its read), gives its core away.
 #[inline]
-fn spin() {
-    core::hint::spin_loop();
+fn spin(round: u32) {
+    if round < 64 {
+        core::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
 }
 
 /// The process's slots.
@@ -79,3 +85,10 @@ mod thread_slot {
 }
 
 pub(crate) use thread_slot::mine;
+
+/// Whether this thread is reading a part without its lock (user code that
+/// the read runs is on its stack).
+#[inline]
+pub(crate) fn reading() -> bool {
+    mine().is_some_and(|index| REGISTRY.is_reading(index))
+}

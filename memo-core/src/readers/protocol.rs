@@ -54,7 +54,11 @@ impl Registry {
         if slot.load(Relaxed) != 0 {
             return None;
         }
-        slot.store(marker, Relaxed);
+        // Release: a writer of the part this thread read before, whose scan
+        // finds this marker in place of the 0 that ended that read, must see
+        // that read as finished before it writes (the 0 was a Release store
+        // too, but a plain store after it ends its release sequence).
+        slot.store(marker, Release);
         // Cleared however `read` ends, a panic in the user's `Clone` included.
         let _clear = Clear(slot);
         fence(SeqCst);
@@ -65,16 +69,40 @@ impl Registry {
     }
 
     /// Called by a writer that holds the part's lock: marks the part as
-    /// being written and waits until no reader is in it.
+    /// being written and waits until no reader is in it. The readers it waits
+    /// for run a value's `Clone` or a key's `Eq` and block on nothing of
+    /// memo's (see `nesting`); after a few spins the writer yields its core
+    /// to them.
     pub(crate) fn exclude(&self, marker: usize, writing: &AtomicBool) {
         writing.store(true, Relaxed);
         fence(SeqCst);
         let high = self.high.load(Relaxed);
         for slot in &self.slots[..high] {
+            let mut round = 0;
             while slot.reading.load(Acquire) == marker {
-                super::spin();
+                super::spin(round);
+                round = round.saturating_add(1);
             }
         }
+    }
+
+    /// [`exclude`](Registry::exclude) for a writer that must not wait (it is
+    /// inside memo's bookkeeping already, see `nesting`): `false`, with the
+    /// part left to its readers, if one is in it.
+    pub(crate) fn try_exclude(&self, marker: usize, writing: &AtomicBool) -> bool {
+        writing.store(true, Relaxed);
+        fence(SeqCst);
+        let high = self.high.load(Relaxed);
+        if self.slots[..high].iter().any(|slot| slot.reading.load(Acquire) == marker) {
+            Self::admit(writing);
+            return false;
+        }
+        true
+    }
+
+    /// Whether slot `index` is in a read.
+    pub(crate) fn is_reading(&self, index: usize) -> bool {
+        self.slots[index].reading.load(Relaxed) != 0
     }
 
     /// Called by the writer before it unlocks.
