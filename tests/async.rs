@@ -304,3 +304,37 @@ async fn an_async_fn_that_awaits_its_own_key_panics_instead_of_hanging() {
     assert_eq!(within("recursion on other keys", countdown(50)).await, 50);
     assert_eq!(countdown_cache().len(), 51);
 }
+
+static QUOTES: AtomicUsize = AtomicUsize::new(0);
+
+/// The first run takes 100 ms; each returns its run number.
+#[memoize(ttl = Duration::from_millis(300))]
+async fn quote(n: u64) -> u64 {
+    let run = QUOTES.fetch_add(1, SeqCst) as u64;
+    if run == 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    n * 1000 + run
+}
+
+#[tokio::test]
+async fn a_waiter_polled_once_and_kept_alive_leaves_no_stale_value() {
+    within("a waiter kept alive", async {
+        let first = tokio::spawn(quote(7));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // A waiter for the first run, polled once (it waits), then kept.
+        let mut waiter = Box::pin(quote(7));
+        assert!(tokio::time::timeout(Duration::from_millis(1), &mut waiter).await.is_err());
+        assert_eq!(first.await.unwrap(), 7000);
+        // After clear(), the body runs again: the waiter's entry in the
+        // single-flight table does not answer for it.
+        quote_cache().clear();
+        assert_eq!(quote(7).await, 7001, "a value from before clear() came back");
+        // Past the ttl, likewise.
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        assert_eq!(quote(7).await, 7002, "a value past its ttl came back");
+        // The waiter still gets the value it waited for.
+        assert_eq!(waiter.await, 7000);
+    })
+    .await;
+}

@@ -15,6 +15,7 @@ use loom::thread;
 
 /// loom's atomics, where the protocol finds them.
 mod atomic {
+    pub(crate) use loom::sync::Mutex;
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 }
 
@@ -34,6 +35,7 @@ fn registry() -> Registry {
         slots: core::array::from_fn(|_| Slot { reading: loom::sync::atomic::AtomicUsize::new(0) }),
         taken: core::array::from_fn(|_| AtomicBool::new(false)),
         high: loom::sync::atomic::AtomicUsize::new(0),
+        gate: loom::sync::Mutex::new(()),
     }
 }
 
@@ -175,5 +177,31 @@ fn a_nested_read_is_refused_and_a_writer_that_must_not_wait_gives_way() {
         let seen = reader_of(&registry, &one, 1, slot);
         assert!(matches!(seen, None | Some(0 | 3)), "{seen:?}");
         writer.join().unwrap();
+    });
+}
+
+#[test]
+fn a_slot_given_back_lowers_the_scan_and_its_last_read_is_over() {
+    // A thread takes the highest slot, reads, and exits (gives it back):
+    // `high` falls, and a writer that no longer scans that slot must still
+    // see the read as over before it writes.
+    loom::model(|| {
+        let registry = Arc::new(registry());
+        let part = part();
+        let low = registry.take().unwrap();
+        let reader = {
+            let (registry, part) = (Arc::clone(&registry), Arc::clone(&part));
+            thread::spawn(move || {
+                let slot = registry.take().unwrap();
+                let seen = reader(&registry, &part, slot);
+                assert!(matches!(seen, None | Some(0 | 5)), "{seen:?}");
+                registry.give_back(slot);
+            })
+        };
+        writer(&registry, &part, 5);
+        reader.join().unwrap();
+        assert_eq!(registry.high.load(loom::sync::atomic::Ordering::SeqCst), low + 1);
+        registry.give_back(low);
+        assert_eq!(registry.high.load(loom::sync::atomic::Ordering::SeqCst), 0);
     });
 }

@@ -38,6 +38,7 @@ pub(crate) use protocol::{Registry, SLOTS};
 /// `tests/loom.rs`.
 mod atomic {
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+    pub(crate) use std::sync::Mutex;
 }
 
 /// What a writer does while a reader is in its part, the `round`th time:
@@ -57,6 +58,7 @@ pub(crate) static REGISTRY: Registry = Registry {
     slots: [const { Slot { reading: atomic::AtomicUsize::new(0) } }; SLOTS],
     taken: [const { atomic::AtomicBool::new(false) }; SLOTS],
     high: atomic::AtomicUsize::new(0),
+    gate: atomic::Mutex::new(()),
 };
 
 mod thread_slot {

@@ -2,8 +2,8 @@
 //! that `tests/loom.rs` model-checks this very file with loom's atomics. See
 //! the parent module for the protocol and why it is sound.
 
-use super::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use super::atomic::{AtomicBool, AtomicUsize, fence};
+use super::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use super::atomic::{AtomicBool, AtomicUsize, Mutex, fence};
 
 /// Threads that can read without locks at once.
 pub(crate) const SLOTS: usize = 64;
@@ -18,25 +18,40 @@ pub(crate) struct Slot {
 pub(crate) struct Registry {
     pub(crate) slots: [Slot; SLOTS],
     pub(crate) taken: [AtomicBool; SLOTS],
-    /// One more than the highest slot ever taken: writers look no further.
+    /// One more than the highest slot taken now: writers look no further.
     pub(crate) high: AtomicUsize,
+    /// Taking and giving back slots, once per thread each, one at a time,
+    /// so that `high` can fall again when threads exit.
+    pub(crate) gate: Mutex<()>,
 }
 
 impl Registry {
     /// Takes a free slot.
     pub(crate) fn take(&self) -> Option<usize> {
-        let index =
-            (0..SLOTS).find(|&i| self.taken[i].compare_exchange(false, true, AcqRel, Relaxed).is_ok())?;
+        let _gate = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let index = (0..SLOTS).find(|&i| !self.taken[i].load(Relaxed))?;
+        self.taken[index].store(true, Relaxed);
         // Before this thread's first read, and so before its fence: a writer
         // whose fence comes later sees it; one whose fence comes earlier is
         // seen by the read.
-        self.high.fetch_max(index + 1, Relaxed);
+        if self.high.load(Relaxed) <= index {
+            self.high.store(index + 1, Release);
+        }
         Some(index)
     }
 
-    /// Gives slot `index` back (its thread is exiting, not reading).
+    /// Gives slot `index` back (its thread is exiting, not reading). If it
+    /// was the highest, `high` falls to the highest slot still taken, so
+    /// that a burst of reading threads does not leave every later writer
+    /// scanning their slots. Release: a writer that reads the lower `high`
+    /// (Acquire) and so skips this slot sees its last read as over.
     pub(crate) fn give_back(&self, index: usize) {
-        self.taken[index].store(false, Release);
+        let _gate = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.taken[index].store(false, Relaxed);
+        if self.high.load(Relaxed) == index + 1 {
+            let high = (0..index).rev().find(|&i| self.taken[i].load(Relaxed)).map_or(0, |i| i + 1);
+            self.high.store(high, Release);
+        }
     }
 
     /// Runs `read` as a reader of the part `marker` (its address, not 0)
@@ -76,7 +91,7 @@ impl Registry {
     pub(crate) fn exclude(&self, marker: usize, writing: &AtomicBool) {
         writing.store(true, Relaxed);
         fence(SeqCst);
-        let high = self.high.load(Relaxed);
+        let high = self.high.load(Acquire);
         for slot in &self.slots[..high] {
             let mut round = 0;
             while slot.reading.load(Acquire) == marker {
@@ -92,7 +107,7 @@ impl Registry {
     pub(crate) fn try_exclude(&self, marker: usize, writing: &AtomicBool) -> bool {
         writing.store(true, Relaxed);
         fence(SeqCst);
-        let high = self.high.load(Relaxed);
+        let high = self.high.load(Acquire);
         if self.slots[..high].iter().any(|slot| slot.reading.load(Acquire) == marker) {
             Self::admit(writing);
             return false;
