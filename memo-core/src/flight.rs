@@ -89,6 +89,8 @@ struct Entry<K, V> {
     /// Times the owner came back to this key from inside its computation
     /// (see [`REENTRY_LIMIT`]).
     reentries: u32,
+    /// The owner's turn (see [`Ticket`]).
+    turn: u32,
     /// Begun before a `clear()` of the cache, or a `refresh()` of the key,
     /// that came since: its value is not stored, and later callers neither
     /// wait for it nor get it (the callers that wait already get it).
@@ -97,6 +99,16 @@ struct Entry<K, V> {
     /// The tasks among the waiters (async lookups), to wake when it settles.
     wakers: Vec<Waker>,
     state: State<V>,
+}
+
+impl<K, V> Entry<K, V> {
+    /// `me` computes this abandoned entry now.
+    fn take_over(&mut self, me: ThreadId, cache_side: bool) -> Ticket {
+        self.owner = me;
+        self.state = State::Running;
+        self.turn = self.turn.wrapping_add(1);
+        Ticket { hash: self.hash, id: self.id, turn: self.turn, cache_side, thread: me != TASK }
+    }
 }
 
 /// Where a computation stands.
@@ -113,6 +125,10 @@ pub struct Ticket {
     /// The key's hash, as the table that holds the claim computes it.
     pub(crate) hash: u64,
     id: u64,
+    /// Which owner of the entry: one more each time a waiter takes an
+    /// abandoned entry over, so that a late settle by an earlier owner (the
+    /// `Drop` of a miss whose settling panicked) changes nothing.
+    turn: u32,
     /// Held in a cache's own table, not in its store's.
     pub(crate) cache_side: bool,
     /// Held by a thread, not a task.
@@ -181,7 +197,7 @@ impl<K, V> Table<K, V> {
     {
         let mut settled =
             Settled { wake: Wake { threads: false, tasks: Vec::new() }, removed: None, panic: None };
-        let Some(i) = self.position(ticket.id) else {
+        let Some(i) = self.owned(ticket) else {
             return settled;
         };
         if self.entries[i].waiters == 0 {
@@ -205,7 +221,7 @@ impl<K, V> Table<K, V> {
     /// came since its claim.
     #[inline]
     pub(crate) fn live(&self, ticket: &Ticket) -> bool {
-        self.position(ticket.id).is_some_and(|i| !self.entries[i].stale)
+        self.owned(ticket).is_some_and(|i| !self.entries[i].stale)
     }
 
     /// `clear()`: every computation running now is from before it.
@@ -231,6 +247,12 @@ impl<K, V> Table<K, V> {
     #[inline]
     fn position(&self, id: u64) -> Option<usize> {
         self.entries.iter().position(|e| e.id == id)
+    }
+
+    /// Where `ticket`'s entry is, if `ticket` is its owner's.
+    #[inline]
+    fn owned(&self, ticket: &Ticket) -> Option<usize> {
+        self.entries.iter().position(|e| e.id == ticket.id && e.turn == ticket.turn)
     }
 }
 
@@ -294,13 +316,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             State::Done(_) => Probe::Absent,
             State::Abandoned => {
                 // Its computer panicked; this thread takes over, and whoever
-                // waits keeps waiting, for this thread now.
-                entry.owner = me;
-                entry.state = State::Running;
-                Probe::Compute(
-                    Ticket { hash, id: entry.id, cache_side: self.cache_side, thread: me != TASK },
-                    entry.key.clone(),
-                )
+                // waits keeps waiting, for this thread now. The key's clone
+                // (the user's, which may panic) comes first.
+                let key = entry.key.clone();
+                Probe::Compute(entry.take_over(me, self.cache_side), key)
             }
             State::Running if me != TASK && (nested || holds_claims()) => Probe::Busy,
             State::Running => {
@@ -321,17 +340,18 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             id,
             owner: me,
             reentries: 0,
+            turn: 0,
             stale: false,
             waiters: 0,
             wakers: Vec::new(),
             state: State::Running,
         });
-        Ticket { hash, id, cache_side: self.cache_side, thread: me != TASK }
+        Ticket { hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
     }
 
     /// After a wake-up: `None` while entry `id` still runs; else the value
     /// (the last waiter removes the entry), or the computation to take over.
-    fn woken(&mut self, hash: u64, id: u64, me: ThreadId) -> Option<Probe<K, V>> {
+    fn woken(&mut self, id: u64, me: ThreadId) -> Option<Probe<K, V>> {
         let Some(i) = self.position(id) else {
             // Unreachable: an entry with waiters stays until they leave.
             return Some(Probe::Absent);
@@ -353,12 +373,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             }
             State::Abandoned => {
                 e.waiters -= 1;
-                e.owner = me;
-                e.state = State::Running;
-                Some(Probe::Compute(
-                    Ticket { hash, id, cache_side: self.cache_side, thread: me != TASK },
-                    e.key.clone(),
-                ))
+                let key = e.key.clone();
+                Some(Probe::Compute(e.take_over(me, self.cache_side), key))
             }
         }
     }
@@ -371,7 +387,6 @@ pub(crate) fn wait<G, P, K: Hash + Eq + Clone, V: Clone>(
     guard: &mut G,
     sleep: &mut impl FnMut(&mut G),
     table: impl Fn(&mut P) -> &mut Table<K, V>,
-    hash: u64,
     id: u64,
     me: ThreadId,
 ) -> Probe<K, V>
@@ -380,7 +395,7 @@ where
 {
     loop {
         sleep(guard);
-        if let Some(probe) = table(guard).woken(hash, id, me) {
+        if let Some(probe) = table(guard).woken(id, me) {
             return probe;
         }
     }
@@ -414,7 +429,7 @@ where
     }
     let mut probe = table(part).probe(hash, |k| key.matches(k), me, nested);
     if let Probe::Wait(id) = probe {
-        probe = wait(part, &mut sleep, &table, hash, id, me);
+        probe = wait(part, &mut sleep, &table, id, me);
     }
     match probe {
         Probe::Reentry => Err(Reentry),
@@ -459,6 +474,23 @@ pub(crate) struct Reentry;
 /// whose levels use kilobytes of stack panics long before a 2 MiB thread
 /// stack overflows, which would abort the process.
 pub(crate) const REENTRY_LIMIT: u32 = 32;
+
+/// Drops what a miss removed under the lock (an expired entry, whose `Drop`
+/// is the user's) once the lock is released and `claim` is made: if that
+/// `Drop` panics, the claim is given up with `abandon` before the panic goes
+/// on, so that it never stays behind.
+pub(crate) fn drop_claimed<T, K, V>(
+    removed: T,
+    claim: &Result<Claim<K, V>, Reentry>,
+    abandon: impl FnOnce(&Ticket),
+) {
+    if let Err(panic) = crate::nesting::catch(move || drop(removed)) {
+        if let Ok(Claim::Compute(ticket, _)) = claim {
+            abandon(ticket);
+        }
+        std::panic::resume_unwind(panic);
+    }
+}
 
 /// The panic of a same-thread re-entry: infinite recursion.
 #[cold]
@@ -628,7 +660,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     pub(crate) fn poll(&self, hash: u64, id: u64, waker: &Waker) -> core::task::Poll<Claim<K, V>> {
         use core::task::Poll;
         let mut table = self.shards.lock(self.shards.index(hash));
-        match table.woken(hash, id, TASK) {
+        match table.woken(id, TASK) {
             Some(Probe::Value(value)) => Poll::Ready(Claim::Value(value)),
             Some(Probe::Compute(ticket, owned)) => Poll::Ready(Claim::Compute(ticket, owned)),
             // Unreachable (an entry with waiters stays until they leave):

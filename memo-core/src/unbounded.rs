@@ -112,13 +112,13 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         part.misses += 1;
+        // An expired entry goes, and so does the entry a refresh()
+        // replaces: callers that come meanwhile wait for the new value.
         let mut stale = None;
-        if let Want::Fresh(fresh) = want {
-            if let Ok(entry) = part.table.find_entry(hash, |(k, _)| key.matches(k)) {
-                if !fresh(&entry.get().1) {
-                    stale = Some(entry.remove().0);
-                    part.expirations += 1;
-                }
+        if let Ok(entry) = part.table.find_entry(hash, |(k, _)| key.matches(k)) {
+            if !want.accepts(&entry.get().1) {
+                stale = Some(entry.remove().0);
+                part.expirations += u64::from(matches!(want, Want::Fresh(_)));
             }
         }
         let nested = part.nested;
@@ -134,7 +134,7 @@ where
             || None,
         );
         drop(part);
-        drop(stale);
+        flight::drop_claimed(stale, &claim, |ticket| self.__settle(Some(ticket), None, None, &|| false));
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
 }
@@ -312,7 +312,9 @@ where
         }) else {
             return;
         };
-        let keep = ticket.map_or_else(current, |ticket| part.flights.live(ticket));
+        // Not after a clear() or refresh() (of any key: a nested refresh
+        // that could not mark its key's computations, see `nesting`).
+        let keep = ticket.is_none_or(|ticket| part.flights.live(ticket)) && current();
         let replaced = match entry.take() {
             Some((key, value)) if keep => part.put(self.shards.hasher(), hash, key, value),
             unkept => {

@@ -18,6 +18,7 @@ use crate::expiry::{Expiring, Found};
 use crate::flight::{Flights, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{Exact, KeyView};
+use crate::nesting::Inside;
 use crate::store::{Claim, Store, StoreError, Want};
 use crate::unbounded::Unbounded;
 
@@ -216,11 +217,15 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        // A user's store may take locks of its own and run the user's
+        // `Eq`: what it calls back into memo must not wait (see `nesting`).
+        let inside = (!S::__FLIGHTS).then(Inside::new);
         let found = match want {
             Want::Any => self.store.get(view).map(|value| value.map_or(Found::Miss, Found::Hit)),
             Want::Fresh(fresh) => self.store.get_fresh(view, fresh),
             Want::Recompute => return Err(false),
         };
+        drop(inside);
         self.tally(found)
     }
 

@@ -260,14 +260,14 @@ where
     {
         let state = self.shards.hasher();
         part.misses += 1;
+        // An expired entry goes, and so does the entry a refresh()
+        // replaces: callers that come meanwhile wait for the new value.
         let mut stale = None;
-        if let Want::Fresh(fresh) = want {
-            if let Some(i) = part.find(hash, |k| key.matches(k)) {
-                if !fresh(&part.nodes[i as usize].value) {
-                    stale = part.remove_index(state, hash, i);
-                    self.len.fetch_sub(1, Ordering::AcqRel);
-                    part.expirations += 1;
-                }
+        if let Some(i) = part.find(hash, |k| key.matches(k)) {
+            if !want.accepts(&part.nodes[i as usize].value) {
+                stale = part.remove_index(state, hash, i);
+                self.len.fetch_sub(1, Ordering::AcqRel);
+                part.expirations += u64::from(matches!(want, Want::Fresh(_)));
             }
         }
         let nested = part.nested;
@@ -283,7 +283,7 @@ where
             || None,
         );
         drop(part);
-        drop(stale);
+        flight::drop_claimed(stale, &claim, |ticket| self.__settle(Some(ticket), None, None, &|| false));
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
 }
@@ -449,7 +449,9 @@ where
         };
         let index = self.shards.index(hash);
         let blocking = ticket.is_some();
-        let keep = |part: &Part<K, V>| ticket.map_or_else(current, |ticket| part.flights.live(ticket));
+        // Not after a clear() or refresh() (of any key: a nested refresh
+        // that could not mark its key's computations, see `nesting`).
+        let keep = |part: &Part<K, V>| ticket.is_none_or(|ticket| part.flights.live(ticket)) && current();
         // The store's clone is made before the lock: the user's `Clone` may
         // call back into this cache, or panic (the caller's `Miss` then
         // gives the claim up).
