@@ -425,3 +425,101 @@ fn a_store_insert_that_panics_once_leaves_no_claim() {
         }
     });
 }
+
+thread_local! {
+    /// Whether the next drop of a [`Bomb`] on this thread panics (once).
+    static DROP_PANICS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A value whose `Drop` panics once when this thread's [`DROP_PANICS`] is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bomb(u64);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if DROP_PANICS.replace(false) && !thread::panicking() {
+            panic!("a Drop that panics, once");
+        }
+    }
+}
+
+#[memoize(ttl = Duration::from_secs(60))]
+fn bombs(n: u64) -> Bomb {
+    Bomb(n)
+}
+
+#[memoize(maxsize = 10, ttl = Duration::from_secs(60))]
+fn bombs_lru(n: u64) -> Bomb {
+    Bomb(n)
+}
+
+#[test]
+fn an_expired_entry_whose_drop_panics_leaves_no_claim() {
+    within("an expired entry's Drop panics", LIMIT, || {
+        for f in [bombs as fn(u64) -> Bomb, bombs_lru] {
+            let clock = memo::clock::MockClock::start();
+            assert_eq!(f(1), Bomb(1));
+            clock.advance(Duration::from_secs(61));
+            // The lookup removes the expired entry, claims the key, and
+            // drops the entry: its Drop panics.
+            DROP_PANICS.set(true);
+            assert!(std::panic::catch_unwind(|| f(1)).is_err());
+            DROP_PANICS.set(false);
+            drop(clock);
+            assert_eq!(thread::spawn(move || f(1)).join().unwrap(), Bomb(1));
+            for _ in 0..100 {
+                assert_eq!(f(1), Bomb(1));
+            }
+        }
+    });
+}
+
+thread_local! {
+    /// Whether the next `Clone` of a [`TouchyKey`] on this thread panics.
+    static KEY_CLONE_PANICS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A key whose `Clone` panics once when this thread's [`KEY_CLONE_PANICS`]
+/// is set.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TouchyKey(u64);
+
+impl Clone for TouchyKey {
+    fn clone(&self) -> Self {
+        assert!(!KEY_CLONE_PANICS.replace(false), "a key's Clone that panics, once");
+        TouchyKey(self.0)
+    }
+}
+
+static TAKEOVER_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// The first run waits, then panics; later runs return the key.
+#[memoize]
+fn taken_over(key: TouchyKey) -> u64 {
+    if TAKEOVER_RUNS.fetch_add(1, SeqCst) == 0 {
+        thread::sleep(Duration::from_millis(200));
+        panic!("the first computation panics");
+    }
+    key.0
+}
+
+#[test]
+fn a_key_whose_clone_panics_in_a_takeover_leaves_no_claim() {
+    within("a key's Clone panics as a waiter takes over", LIMIT, || {
+        let first = thread::spawn(|| std::panic::catch_unwind(|| taken_over(TouchyKey(3))).is_err());
+        thread::sleep(Duration::from_millis(50));
+        // Two waiters; the one whose key's Clone panics may be the one to
+        // take over, and the other must not wait for ever.
+        let touchy = thread::spawn(|| {
+            KEY_CLONE_PANICS.set(true);
+            let got = std::panic::catch_unwind(|| taken_over(TouchyKey(3)));
+            KEY_CLONE_PANICS.set(false);
+            got.ok()
+        });
+        let calm = thread::spawn(|| taken_over(TouchyKey(3)));
+        assert!(first.join().unwrap());
+        assert!(matches!(touchy.join().unwrap(), None | Some(3)));
+        assert_eq!(calm.join().unwrap(), 3);
+        assert_eq!(taken_over(TouchyKey(3)), 3);
+    });
+}

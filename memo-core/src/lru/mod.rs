@@ -311,9 +311,12 @@ where
             part.misses += 1;
             return Ok(None);
         };
+        // Counted once the clone (the user's, which may panic) is made, as
+        // everywhere: a hit whose `Clone` panics is not a hit.
+        let value = part.nodes[i as usize].value.clone();
         part.hits += 1;
         part.used(i, self.exact);
-        Ok(Some(part.nodes[i as usize].value.clone()))
+        Ok(Some(value))
     }
 
     fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>
@@ -331,9 +334,10 @@ where
             return Ok(Found::Miss);
         };
         if fresh(&part.nodes[i as usize].value) {
+            let value = part.nodes[i as usize].value.clone();
             part.hits += 1;
             part.used(i, self.exact);
-            return Ok(Found::Hit(part.nodes[i as usize].value.clone()));
+            return Ok(Found::Hit(value));
         }
         part.misses += 1;
         let expired = part.remove(state, hash, |k| key.matches(k));
@@ -430,9 +434,10 @@ where
         };
         if let Some(i) = part.find(hash, |k| key.matches(k)) {
             if want.accepts(&part.nodes[i as usize].value) {
+                let value = part.nodes[i as usize].value.clone();
                 part.hits += 1;
                 part.used(i, self.exact);
-                return Claim::Hit(part.nodes[i as usize].value.clone());
+                return Claim::Hit(value);
             }
         }
         self.claim_miss(part, index, hash, key, want, name)
