@@ -4,32 +4,18 @@
 //! Every test runs under a watchdog, so a deadlock fails it instead of hanging
 //! CI.
 
+mod watchdog;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Barrier, mpsc};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
 use memo::memoize;
+use watchdog::within;
 
-/// Runs `test` on its own thread and fails if it has not finished in time.
-fn watchdog(name: &str, test: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    let runner = thread::spawn(move || {
-        test();
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(60)) {
-        Ok(()) => runner.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            // The test panicked: pass its panic on.
-            if let Err(panic) = runner.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{name}: no progress in 60 s, a deadlock"),
-    }
-}
+const LIMIT: Duration = Duration::from_secs(60);
 
 static SLOW_RUNS: AtomicUsize = AtomicUsize::new(0);
 
@@ -42,7 +28,7 @@ fn slow_square(x: u64) -> u64 {
 
 #[test]
 fn threads_that_miss_one_key_at_once_run_the_body_once() {
-    watchdog("single-flight", || {
+    within("single-flight", LIMIT, || {
         let barrier = Arc::new(Barrier::new(8));
         let threads: Vec<_> = (0..8)
             .map(|_| {
@@ -73,7 +59,7 @@ fn fib(n: u64) -> u64 {
 
 #[test]
 fn recursion_from_many_threads_at_once_completes() {
-    watchdog("recursion", || {
+    within("recursion", LIMIT, || {
         let barrier = Arc::new(Barrier::new(8));
         let threads: Vec<_> = (0..8_u64)
             .map(|i| {
@@ -105,7 +91,7 @@ fn loops_forever(x: u32) -> u32 {
 
 #[test]
 fn same_thread_reentry_on_the_same_key_panics_and_says_why() {
-    watchdog("re-entry", || {
+    within("re-entry", LIMIT, || {
         let panic = catch_unwind(|| loops_forever(3)).expect_err("re-entry must panic");
         let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
         assert!(message.contains("`loops_forever`"), "{message}");
@@ -132,7 +118,7 @@ fn flaky(x: u64) -> u64 {
 
 #[test]
 fn a_panicking_body_leaves_nothing_behind_and_a_waiter_takes_over() {
-    watchdog("panic", || {
+    within("panic", LIMIT, || {
         let barrier = Arc::new(Barrier::new(4));
         let threads: Vec<_> = (0..4)
             .map(|_| {
@@ -161,7 +147,7 @@ fn unflighted(x: u64) -> u64 {
 
 #[test]
 fn single_flight_can_be_turned_off() {
-    watchdog("single_flight = false", || {
+    within("single_flight = false", LIMIT, || {
         let threads: Vec<_> = (0..4).map(|_| thread::spawn(|| unflighted(5))).collect();
         for t in threads {
             assert_eq!(t.join().unwrap(), 15);
@@ -206,7 +192,7 @@ fn stress_split(x: u64) -> u64 {
 
 #[test]
 fn eight_threads_of_random_calls_get_the_plain_results_and_exact_counts() {
-    watchdog("stress", || {
+    within("stress", LIMIT, || {
         type Memoized = fn(u64) -> u64;
         let functions: [(Memoized, &'static memo::CacheHandle, Option<usize>); 3] = [
             (stress_unbounded, stress_unbounded_cache(), None),
@@ -277,7 +263,7 @@ fn churned(x: u64) -> u64 {
 /// evict in the same parts: every value read must still be the right one.
 #[test]
 fn lock_free_hits_beside_inserts_and_evictions_see_only_right_values() {
-    watchdog("lock-free hits beside evictions", || {
+    within("lock-free hits beside evictions", LIMIT, || {
         let threads: Vec<_> = (0..4_u64)
             .map(|t| {
                 thread::spawn(move || {

@@ -11,11 +11,13 @@
 //!   rayon's waits, which memo cannot see). Run many rounds under a watchdog.
 //! - Real infinite recursion still panics, naming the function.
 
+mod watchdog;
+
 use std::panic::catch_unwind;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use memo::memoize;
+use watchdog::within;
 
 #[memoize(key = n / 2)]
 fn paired(n: u64) -> u64 {
@@ -98,20 +100,9 @@ fn binomial(n: u64, k: u64) -> u64 {
     (1..=k).fold(1, |acc, i| acc * (n - k + i) / i)
 }
 
-/// Runs `f` on another thread and fails the test if it does not finish in
-/// `limit` (a hang); the stuck thread is left behind, the verdict is not.
-fn within(limit: Duration, f: impl FnOnce() + Send + 'static) {
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    finished.recv_timeout(limit).expect("hung: memoized recursion inside rayon did not finish");
-}
-
 #[test]
 fn memoized_recursion_inside_rayon_never_panics_or_hangs() {
-    within(Duration::from_secs(120), || {
+    within("memoized recursion inside rayon", Duration::from_secs(120), || {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
         for round in 0..60 {
             paths_cache().clear();
@@ -127,7 +118,7 @@ fn memoized_recursion_inside_rayon_never_panics_or_hangs() {
 #[test]
 fn memoized_recursion_inside_rayon_par_iter_and_scope() {
     use rayon::prelude::*;
-    within(Duration::from_secs(120), || {
+    within("memoized recursion inside rayon", Duration::from_secs(120), || {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
         for round in 0..20 {
             paths_cache().clear();
@@ -156,11 +147,24 @@ fn forever_big_frames(n: u64) -> u64 {
     forever_big_frames(n) + u64::from(buf[7])
 }
 
+#[memoize(scope = thread)]
+fn forever_big_frames_per_thread(n: u64) -> u64 {
+    let buf = std::hint::black_box([n.to_le_bytes()[0]; 2048]);
+    forever_big_frames_per_thread(n) + u64::from(buf[7])
+}
+
 #[test]
 fn infinite_recursion_with_large_frames_panics_before_the_stack_overflows() {
-    let joined =
-        std::thread::Builder::new().stack_size(2 << 20).spawn(|| forever_big_frames(1)).unwrap().join();
-    let panic = joined.expect_err("infinite recursion must panic");
-    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(message.contains("forever_big_frames") && message.contains("infinite recursion"), "{message}");
+    // Both scopes: the shared one counts re-entries of the key in flight,
+    // `scope = thread` samples its open misses.
+    let cases = [
+        (forever_big_frames as fn(u64) -> u64, "forever_big_frames"),
+        (forever_big_frames_per_thread, "forever_big_frames_per_thread"),
+    ];
+    for (f, name) in cases {
+        let joined = std::thread::Builder::new().stack_size(2 << 20).spawn(move || f(1)).unwrap().join();
+        let panic = joined.expect_err("infinite recursion must panic");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains(name) && message.contains("infinite recursion"), "{message}");
+    }
 }
