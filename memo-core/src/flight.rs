@@ -269,13 +269,21 @@ pub(crate) struct Settled<K> {
 impl<K> Settled<K> {
     /// Wakes the waiters (threads on `settled`), drops what went, and
     /// passes a panic of the user's `Clone` on to the caller.
+    #[inline]
     pub(crate) fn finish(self, settled: &Condvar) {
         self.wake.run(settled);
         drop(self.removed);
         if let Some(panic) = self.panic {
-            std::panic::resume_unwind(panic);
+            resume(panic);
         }
     }
+}
+
+/// Passes on a panic caught under a lock.
+#[cold]
+#[inline(never)]
+fn resume(panic: crate::nesting::Panic) -> ! {
+    std::panic::resume_unwind(panic)
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
@@ -704,8 +712,11 @@ pub(crate) mod computing {
     }
 
     /// Runs `poll`, a poll of the body computing `mark`, with `mark` known
-    /// to lookups inside it.
+    /// to lookups inside it. The thread counts as holding a claim meanwhile
+    /// (the task's): a synchronous lookup inside the body never waits for
+    /// another thread's computation, which might be blocked on this one.
     pub(crate) fn during<R>(mark: Mark, poll: impl FnOnce() -> R) -> R {
+        let _held = super::Held::new();
         struct Pop;
         impl Drop for Pop {
             fn drop(&mut self) {

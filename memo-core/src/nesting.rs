@@ -31,7 +31,9 @@ pub(crate) struct Inside(());
 impl Inside {
     #[inline]
     pub(crate) fn new() -> Self {
-        let _ = DEPTH.try_with(|depth| depth.set(depth.get().saturating_add(1)));
+        // A `const` thread-local without `Drop` is never torn down: `with`
+        // cannot fail.
+        DEPTH.with(|depth| depth.set(depth.get().wrapping_add(1)));
         Inside(())
     }
 }
@@ -39,7 +41,7 @@ impl Inside {
 impl Drop for Inside {
     #[inline]
     fn drop(&mut self) {
-        let _ = DEPTH.try_with(|depth| depth.set(depth.get().saturating_sub(1)));
+        DEPTH.with(|depth| depth.set(depth.get().wrapping_sub(1)));
     }
 }
 
@@ -47,7 +49,7 @@ impl Drop for Inside {
 /// it: user code that memo runs is on its stack.
 #[inline]
 pub(crate) fn inside() -> bool {
-    DEPTH.try_with(|depth| depth.get() > 0).unwrap_or(true) || crate::readers::reading()
+    DEPTH.with(|depth| depth.get() > 0) || crate::readers::reading()
 }
 
 /// A panic caught in user code that memo ran under a lock, to be resumed

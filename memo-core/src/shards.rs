@@ -44,6 +44,10 @@ pub(crate) struct Shards<T> {
     /// Hits of lock-free reads, one counter per reader slot (each written by
     /// one thread only, on a line of its own).
     hits: Box<[Line]>,
+    /// The sum of `hits` at the last reset: the counters themselves are
+    /// never written by another thread than their own, since a reset's
+    /// store could be lost against a reader's load and store.
+    hits_base: AtomicU64,
     /// Lookups that could not have a part (inside memo's bookkeeping, see
     /// `nesting`): misses the parts did not count.
     bypassed: AtomicU64,
@@ -120,6 +124,7 @@ impl<T> Shards<T> {
             // No lock-free reads, no counters for them.
             hits: (0..if lock_free { SLOTS } else { 0 }).map(|_| Line(AtomicU64::new(0))).collect(),
             bypassed: AtomicU64::new(0),
+            hits_base: AtomicU64::new(0),
             lock_free,
         }
     }
@@ -247,15 +252,19 @@ impl<T> Shards<T> {
         Some(found)
     }
 
-    /// The hits of lock-free reads.
+    /// The hits of lock-free reads since the last reset.
     pub(crate) fn read_hits(&self) -> u64 {
+        self.hits_total().saturating_sub(self.hits_base.load(Relaxed))
+    }
+
+    fn hits_total(&self) -> u64 {
         self.hits.iter().map(|line| line.0.load(Relaxed)).sum()
     }
 
     /// Sets the hits of lock-free reads, and the lookups that could not have
     /// a part, back to zero.
     pub(crate) fn reset_read_hits(&self) {
-        self.hits.iter().for_each(|line| line.0.store(0, Relaxed));
+        self.hits_base.store(self.hits_total(), Relaxed);
         self.bypassed.store(0, Relaxed);
     }
 

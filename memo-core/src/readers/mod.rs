@@ -62,13 +62,19 @@ pub(crate) static REGISTRY: Registry = Registry {
 };
 
 mod thread_slot {
+    use core::cell::Cell;
+
     use super::REGISTRY;
+
+    /// No slot known (yet, or any more).
+    const NONE: usize = usize::MAX;
 
     /// This thread's slot, given back when the thread exits.
     struct Held(Option<usize>);
 
     impl Drop for Held {
         fn drop(&mut self) {
+            let _ = MINE.try_with(|mine| mine.set(NONE));
             if let Some(index) = self.0 {
                 REGISTRY.give_back(index);
             }
@@ -76,13 +82,32 @@ mod thread_slot {
     }
 
     thread_local! {
-        static HELD: Held = Held(REGISTRY.take());
+        static HELD: Held = Held(take());
+        /// The slot of `HELD` once it is made, in a thread-local that needs
+        /// no lazy set-up, for [`known`].
+        static MINE: Cell<usize> = const { Cell::new(NONE) };
+    }
+
+    /// Takes a slot for this thread, and records it in `MINE`.
+    fn take() -> Option<usize> {
+        let index = REGISTRY.take();
+        if let Some(index) = index {
+            let _ = MINE.try_with(|mine| mine.set(index));
+        }
+        index
     }
 
     /// This thread's slot, if it has one (not while it exits).
     #[inline]
     pub(crate) fn mine() -> Option<usize> {
         HELD.try_with(|held| held.0).ok().flatten()
+    }
+
+    /// This thread's slot if it has read before: what a thread that may be
+    /// inside a read checks, cheaply.
+    #[inline]
+    pub(crate) fn known() -> Option<usize> {
+        MINE.try_with(Cell::get).ok().filter(|&index| index != NONE)
     }
 }
 
@@ -92,5 +117,5 @@ pub(crate) use thread_slot::mine;
 /// the read runs is on its stack).
 #[inline]
 pub(crate) fn reading() -> bool {
-    mine().is_some_and(|index| REGISTRY.is_reading(index))
+    thread_slot::known().is_some_and(|index| REGISTRY.is_reading(index))
 }

@@ -88,6 +88,7 @@ impl Registry {
     /// for run a value's `Clone` or a key's `Eq` and block on nothing of
     /// memo's (see `nesting`); after a few spins the writer yields its core
     /// to them.
+    #[inline]
     pub(crate) fn exclude(&self, marker: usize, writing: &AtomicBool) {
         writing.store(true, Relaxed);
         fence(SeqCst);
@@ -116,11 +117,13 @@ impl Registry {
     }
 
     /// Whether slot `index` is in a read.
+    #[inline]
     pub(crate) fn is_reading(&self, index: usize) -> bool {
         self.slots[index].reading.load(Relaxed) != 0
     }
 
     /// Called by the writer before it unlocks.
+    #[inline]
     pub(crate) fn admit(writing: &AtomicBool) {
         writing.store(false, Release);
     }
