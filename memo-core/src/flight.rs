@@ -15,7 +15,7 @@ use core::hash::Hash;
 use core::ops::DerefMut;
 use core::task::Waker;
 
-use parking_lot::Condvar;
+use crate::sync::Condvar;
 
 use crate::key::{KeyView, hash_view};
 use crate::shards::{DEFAULT_SHARDS, Shards, WriteGuard};

@@ -7,9 +7,11 @@
 //! - [`KeyView`]: borrowed keys, so that a hit neither clones nor allocates;
 //! - [`CacheHandle`] and [`CacheInfo`]: what `fib_cache()` returns and reports.
 
-// Two `unsafe` blocks: a downcast by a stored `TypeId` (handle.rs), and the
-// lock-free read of a store's part (shards.rs, under the protocol of
-// readers.rs, model-checked with loom); none else.
+// `unsafe` in three places: a downcast by a stored `TypeId` (handle.rs);
+// the parts of a store, a lock beside an `UnsafeCell` that is read without
+// the lock under the protocol of `readers` (shards.rs, model-checked with
+// loom); and the `UnsafeCell` itself, which is loom's under `--cfg loom`
+// (sync.rs). None else.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -34,6 +36,8 @@ pub mod remote;
 mod shards;
 mod site;
 mod store;
+#[allow(unsafe_code, reason = "the UnsafeCell of the read protocol's parts, as loom has it")]
+mod sync;
 mod tiered;
 mod unbounded;
 

@@ -19,9 +19,15 @@
 
 use core::cell::Cell;
 
+#[cfg(not(loom))]
 thread_local! {
     /// Locks of memo's parts and tables this thread holds.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static DEPTH: Cell<u32> = Cell::new(0);
 }
 
 /// Counts a lock held by this thread, from its making to its drop.

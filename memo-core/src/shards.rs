@@ -9,10 +9,11 @@
 
 use core::hash::BuildHasher;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::Ordering::Relaxed;
 
 use foldhash::fast::RandomState;
-use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::sync::{Access, AtomicBool, AtomicU64, Condvar, Mutex, MutexGuard, UnsafeCell};
 
 use crate::nesting::{self, Inside};
 use crate::readers::{self, REGISTRY, Registry, SLOTS};
@@ -65,14 +66,25 @@ struct Line(AtomicU64);
 /// `readers`), and where threads waiting for a computation of one of its keys
 /// sleep.
 struct Slot<T> {
-    lock: Mutex<T>,
+    lock: Mutex,
+    /// What the lock guards: written only under it, with `writing` set;
+    /// read under it, or without it under the protocol of `readers`.
+    data: UnsafeCell<T>,
     writing: AtomicBool,
     settled: Condvar,
 }
 
+// SAFETY: as for `Mutex<T>`: the data is reached by one thread at a time
+// under the lock, so `T: Send` suffices for that; the lock-free reads that
+// share `&T` between threads ask for `T: Sync` (`Shards::read`).
+#[allow(unsafe_code, reason = "the part is a lock beside its data")]
+unsafe impl<T: Send> Sync for Slot<T> {}
+
 /// A locked part, with lock-free readers kept out until it is dropped.
 pub(crate) struct WriteGuard<'a, T> {
-    guard: MutexGuard<'a, T>,
+    guard: MutexGuard<'a>,
+    /// The access to the part's data, ended before readers come back in.
+    data: Access<T>,
     /// The part's flag, if it has lock-free readers to let back in.
     writing: Option<&'a AtomicBool>,
     /// Whether this thread was inside memo's bookkeeping already when it
@@ -84,20 +96,28 @@ pub(crate) struct WriteGuard<'a, T> {
 impl<T> Deref for WriteGuard<'_, T> {
     type Target = T;
 
+    #[allow(unsafe_code, reason = "the part's data, under its lock with readers kept out")]
     fn deref(&self) -> &T {
-        &self.guard
+        // SAFETY: this guard holds the part's lock, and readers are kept out
+        // (`exclude`) until `data` is given up: no other access exists.
+        unsafe { self.data.get() }
     }
 }
 
 impl<T> DerefMut for WriteGuard<'_, T> {
+    #[allow(unsafe_code, reason = "the part's data, under its lock with readers kept out")]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.guard
+        // SAFETY: as for `deref`, and `&mut self` makes this access the only
+        // one through this guard.
+        unsafe { self.data.get() }
     }
 }
 
 impl<T> Drop for WriteGuard<'_, T> {
     fn drop(&mut self) {
-        // Readers come back in before the lock goes: they read, writers wait.
+        // The access ends, then readers come back in before the lock goes:
+        // they read, writers wait.
+        self.data.release();
         if let Some(writing) = self.writing {
             Registry::admit(writing);
         }
@@ -114,7 +134,8 @@ impl<T> Shards<T> {
             parts: (0..count)
                 .map(|_| {
                     Padded(Slot {
-                        lock: Mutex::new(make()),
+                        lock: Mutex::new(),
+                        data: UnsafeCell::new(make()),
                         writing: AtomicBool::new(false),
                         settled: Condvar::new(),
                     })
@@ -175,7 +196,7 @@ impl<T> Shards<T> {
         if let Some(writing) = writing {
             REGISTRY.exclude(marker(slot), writing);
         }
-        WriteGuard { guard, writing, nested: false, _inside: Inside::new() }
+        WriteGuard { guard, data: Access::new(&slot.data), writing, nested: false, _inside: Inside::new() }
     }
 
     /// Locks part `index` as [`lock`](Shards::lock) does, unless this thread
@@ -200,13 +221,21 @@ impl<T> Shards<T> {
                 return None;
             }
         }
-        Some(WriteGuard { guard, writing, nested: true, _inside: Inside::new() })
+        Some(WriteGuard {
+            guard,
+            data: Access::new(&slot.data),
+            writing,
+            nested: true,
+            _inside: Inside::new(),
+        })
     }
 
     /// Sleeps until a computation in part `index` is settled: the lock is
     /// released, and readers let in, meanwhile.
     pub(crate) fn wait(&self, index: usize, guard: &mut WriteGuard<'_, T>) {
         let slot = &self.parts[index].0;
+        // The access ends while the lock is released and readers read.
+        guard.data.release();
         if let Some(writing) = guard.writing {
             Registry::admit(writing);
         }
@@ -214,6 +243,7 @@ impl<T> Shards<T> {
         if let Some(writing) = guard.writing {
             REGISTRY.exclude(marker(slot), writing);
         }
+        guard.data.retake(&slot.data);
     }
 
     /// Wakes the threads that sleep on part `index`.
@@ -244,7 +274,8 @@ impl<T> Shards<T> {
             // `writing` was clear after that: the protocol of `readers` makes
             // the two never overlap. `T: Sync`, so sharing `&T` between
             // readers is sound.
-            read(unsafe { &*slot.lock.data_ptr() })
+            let data = slot.data.get();
+            read(unsafe { data.deref() })
         })??;
         // Only this thread writes this counter: no atomic read-modify-write.
         let hits = &self.hits[me].0;
@@ -300,3 +331,7 @@ mod tests {
         assert_eq!(Shards::<u8>::for_maxsize(1 << 30), DEFAULT_SHARDS);
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "loom_model.rs"]
+mod loom_model;

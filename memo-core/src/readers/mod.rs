@@ -21,9 +21,12 @@
 //! it (Dekker's pattern, with fences). The reader's Release store of 0 and the
 //! writer's Acquire load of it order the read before the change; the writer's
 //! Release store of `writing = false` and the reader's Acquire load of it
-//! order the change before the next read. `tests/loom.rs` model-checks this
-//! protocol with loom (whose SeqCst fences are exact, where its SeqCst loads
-//! and stores are not).
+//! order the change before the next read. A reader that moves on to
+//! another part stores its next marker with Release too: a writer that
+//! reads that marker instead of the 0 must still see the read as over.
+//! `shards::loom_model` model-checks this protocol with loom (whose SeqCst
+//! fences are exact, where its SeqCst loads and stores are not), through the
+//! real `Shards`, built on loom's primitives (see `crate::sync`).
 //!
 //! Threads get a slot on their first read and give it back when they exit;
 //! a thread beyond [`SLOTS`] reads under the lock, as does a read nested in
@@ -31,14 +34,15 @@
 
 mod protocol;
 
+#[cfg(not(loom))]
 use protocol::Slot;
 pub(crate) use protocol::{Registry, SLOTS};
 
-/// Where the protocol's atomics come from: `core`'s here, loom's in
-/// `tests/loom.rs`.
+/// Where the protocol's atomics come from: `crate::sync` (loom's under
+/// `--cfg loom`).
 mod atomic {
-    pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
-    pub(crate) use std::sync::Mutex;
+    pub(crate) use crate::sync::{AtomicBool, AtomicUsize, Mutex, fence};
+    pub(crate) use core::sync::atomic::Ordering;
 }
 
 /// What a writer does while a reader is in its part, the `round`th time:
@@ -46,6 +50,12 @@ mod atomic {
 /// `Clone`, a thread preempted in its read), gives its core away.
 #[inline]
 fn spin(round: u32) {
+    #[cfg(loom)]
+    {
+        let _ = round;
+        loom::thread::yield_now();
+    }
+    #[cfg(not(loom))]
     if round < 64 {
         core::hint::spin_loop();
     } else {
@@ -54,12 +64,19 @@ fn spin(round: u32) {
 }
 
 /// The process's slots.
+#[cfg(not(loom))]
 pub(crate) static REGISTRY: Registry = Registry {
     slots: [const { Slot { reading: atomic::AtomicUsize::new(0) } }; SLOTS],
     taken: [const { atomic::AtomicBool::new(false) }; SLOTS],
     high: atomic::AtomicUsize::new(0),
-    gate: atomic::Mutex::new(()),
+    gate: atomic::Mutex::new(),
 };
+
+#[cfg(loom)]
+loom::lazy_static! {
+    /// The model's slots, made anew for each of its runs.
+    pub(crate) static ref REGISTRY: Registry = Registry::new();
+}
 
 mod thread_slot {
     use core::cell::Cell;
@@ -81,11 +98,18 @@ mod thread_slot {
         }
     }
 
+    #[cfg(not(loom))]
     thread_local! {
         static HELD: Held = Held(take());
         /// The slot of `HELD` once it is made, in a thread-local that needs
         /// no lazy set-up, for [`known`].
         static MINE: Cell<usize> = const { Cell::new(NONE) };
+    }
+
+    #[cfg(loom)]
+    loom::thread_local! {
+        static HELD: Held = Held(take());
+        static MINE: Cell<usize> = Cell::new(NONE);
     }
 
     /// Takes a slot for this thread, and records it in `MINE`.

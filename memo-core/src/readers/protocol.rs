@@ -1,6 +1,6 @@
-//! The readers' protocol itself, apart from where its atomics come from, so
-//! that `tests/loom.rs` model-checks this very file with loom's atomics. See
-//! the parent module for the protocol and why it is sound.
+//! The readers' protocol itself. See the parent module for the protocol and
+//! why it is sound; `shards::loom_model` model-checks it with loom, through
+//! the real `Shards`.
 
 use super::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use super::atomic::{AtomicBool, AtomicUsize, Mutex, fence};
@@ -22,13 +22,24 @@ pub(crate) struct Registry {
     pub(crate) high: AtomicUsize,
     /// Taking and giving back slots, once per thread each, one at a time,
     /// so that `high` can fall again when threads exit.
-    pub(crate) gate: Mutex<()>,
+    pub(crate) gate: Mutex,
 }
 
 impl Registry {
+    /// Slots, none taken (the process's are a `static` made the same way).
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Registry {
+            slots: core::array::from_fn(|_| Slot { reading: AtomicUsize::new(0) }),
+            taken: core::array::from_fn(|_| AtomicBool::new(false)),
+            high: AtomicUsize::new(0),
+            gate: Mutex::new(),
+        }
+    }
+
     /// Takes a free slot.
     pub(crate) fn take(&self) -> Option<usize> {
-        let _gate = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _gate = self.gate.lock();
         let index = (0..SLOTS).find(|&i| !self.taken[i].load(Relaxed))?;
         self.taken[index].store(true, Relaxed);
         // Before this thread's first read, and so before its fence: a writer
@@ -46,7 +57,7 @@ impl Registry {
     /// scanning their slots. Release: a writer that reads the lower `high`
     /// (Acquire) and so skips this slot sees its last read as over.
     pub(crate) fn give_back(&self, index: usize) {
-        let _gate = self.gate.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _gate = self.gate.lock();
         self.taken[index].store(false, Relaxed);
         if self.high.load(Relaxed) == index + 1 {
             let high = (0..index).rev().find(|&i| self.taken[i].load(Relaxed)).map_or(0, |i| i + 1);

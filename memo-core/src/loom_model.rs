@@ -1,0 +1,194 @@
+//! The loom model of the lock-free reads: the real [`Shards`], `readers` and
+//! `nesting`, built on loom's atomics, locks and cells (see `crate::sync`),
+//! every interleaving of a few threads. loom's `UnsafeCell` reports any read
+//! of a part that overlaps a write of it.
+//!
+//! `RUSTFLAGS="--cfg loom" cargo test -p memo-core --lib --release loom_model`
+
+use loom::sync::Arc;
+use loom::thread;
+
+use super::Shards;
+use crate::readers::Registry;
+
+// The main thread of a model does not read lock-free: its slot would be
+// given back as the model shuts down, after loom has dropped the registry.
+
+/// Two parts of one `u64` each, read without their locks.
+fn two_parts() -> Arc<Shards<u64>> {
+    Arc::new(Shards::new(2, true, || 0))
+}
+
+fn read(shards: &Shards<u64>, index: usize) -> Option<u64> {
+    shards.read(index, |value| Some(*value))
+}
+
+fn write(shards: &Shards<u64>, index: usize, value: u64) {
+    *shards.lock(index) = value;
+}
+
+#[test]
+fn loom_model_two_readers_and_a_writer_never_race() {
+    loom::model(|| {
+        let shards = two_parts();
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let shards = Arc::clone(&shards);
+                thread::spawn(move || {
+                    // The reader's slot is taken here, inside the model.
+                    let seen = read(&shards, 0);
+                    assert!(matches!(seen, None | Some(0 | 7)), "{seen:?}");
+                })
+            })
+            .collect();
+        write(&shards, 0, 7);
+        for reader in readers {
+            reader.join().unwrap();
+        }
+        let after = thread::spawn(move || read(&shards, 0)).join().unwrap();
+        assert_eq!(after, Some(7), "after the writer, a read sees what it wrote");
+    });
+}
+
+#[test]
+fn loom_model_a_reader_that_moves_to_another_part_is_done_with_the_first() {
+    // A writer of part 0 that finds the reader's slot naming part 1 must see
+    // its read of part 0 as over.
+    loom::model(|| {
+        let shards = two_parts();
+        let reader = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || {
+                let first = read(&shards, 0);
+                assert!(matches!(first, None | Some(0 | 7)), "{first:?}");
+                assert_eq!(read(&shards, 1), Some(0));
+            })
+        };
+        write(&shards, 0, 7);
+        reader.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_model_two_writers_and_a_reader_of_both_parts() {
+    loom::model(|| {
+        let shards = two_parts();
+        let other = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || write(&shards, 1, 2))
+        };
+        let reader = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || {
+                let seen = (read(&shards, 1), read(&shards, 0));
+                assert!(
+                    matches!(seen.0, None | Some(0 | 2)) && matches!(seen.1, None | Some(0 | 1)),
+                    "{seen:?}"
+                );
+            })
+        };
+        write(&shards, 0, 1);
+        other.join().unwrap();
+        reader.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_model_a_read_inside_a_read_takes_no_lock_it_would_wait_for() {
+    // A value's `Clone` that calls back into the cache: the nested read is
+    // refused, and the lock of the part being read cannot be had (the
+    // thread would wait for itself); another part's can, if it is free.
+    loom::model(|| {
+        let shards = two_parts();
+        let writer = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || write(&shards, 1, 5))
+        };
+        let nester = thread::spawn(move || {
+            let nested = shards.read(0, |_| {
+                assert!(crate::nesting::inside());
+                let inner = read(&shards, 1);
+                let own = shards.enter(0).is_none();
+                let other = shards.enter(1).map(|part| (*part, part.nested));
+                Some((inner, own, other))
+            });
+            if let Some((inner, own, other)) = nested {
+                assert_eq!(inner, None, "a read inside a read is refused");
+                assert!(own, "the part this thread reads is not entered");
+                assert!(matches!(other, None | Some((0 | 5, true))), "{other:?}");
+            }
+            assert!(!crate::nesting::inside());
+        });
+        writer.join().unwrap();
+        nester.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_model_a_waiter_lets_readers_in_and_is_woken() {
+    // A miss that waits for another thread's computation sleeps on its
+    // part's condvar with the lock released and readers let back in.
+    loom::model(|| {
+        let shards = two_parts();
+        let settler = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || {
+                write(&shards, 0, 1);
+                shards.settled(0).notify_all();
+            })
+        };
+        let reader = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || {
+                let seen = read(&shards, 0);
+                assert!(matches!(seen, None | Some(0 | 1)), "{seen:?}");
+            })
+        };
+        let mut part = shards.lock(0);
+        while *part == 0 {
+            shards.wait(0, &mut part);
+        }
+        assert_eq!(*part, 1);
+        drop(part);
+        settler.join().unwrap();
+        reader.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_model_an_exiting_reader_is_done_before_a_writer_that_skips_its_slot() {
+    // A thread reads and exits, giving its slot back: the writers' scan
+    // shrinks, and a writer that no longer scans that slot must still see
+    // the read as over before it writes.
+    loom::model(|| {
+        let shards = two_parts();
+        let reader = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || {
+                let seen = read(&shards, 0);
+                assert!(matches!(seen, None | Some(0 | 3)), "{seen:?}");
+            })
+        };
+        write(&shards, 0, 3);
+        reader.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_model_giving_back_the_highest_slot_lowers_the_scan() {
+    loom::model(|| {
+        let registry = Arc::new(Registry::new());
+        let low = registry.take().unwrap();
+        let other = {
+            let registry = Arc::clone(&registry);
+            thread::spawn(move || {
+                let high = registry.take().unwrap();
+                registry.give_back(high);
+            })
+        };
+        other.join().unwrap();
+        assert_eq!(registry.high.load(core::sync::atomic::Ordering::SeqCst), low + 1);
+        registry.give_back(low);
+        assert_eq!(registry.high.load(core::sync::atomic::Ordering::SeqCst), 0);
+    });
+}

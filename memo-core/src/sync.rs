@@ -1,0 +1,199 @@
+//! Where the lock-free protocol's primitives come from: `core`'s atomics and
+//! `parking_lot`'s locks in a build, loom's in `RUSTFLAGS="--cfg loom"`, so
+//! that the loom model (`shards::loom_model`) runs the real `Shards`,
+//! `readers` and `nesting`, not a copy of them.
+//!
+//! The two sides have one API: a `Mutex<()>` whose guard a `Condvar` can
+//! wait on, and an `UnsafeCell` whose accesses loom tracks (a `ConstPtr` or
+//! `MutPtr` is an access, for as long as it lives).
+
+#[cfg(not(loom))]
+mod imp {
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, fence};
+
+    /// A lock of no data: the data it guards is an [`UnsafeCell`] beside it.
+    pub(crate) struct Mutex(parking_lot::Mutex<()>);
+
+    pub(crate) struct MutexGuard<'a>(parking_lot::MutexGuard<'a, ()>);
+
+    impl Mutex {
+        pub(crate) const fn new() -> Self {
+            Mutex(parking_lot::Mutex::new(()))
+        }
+
+        #[inline]
+        pub(crate) fn lock(&self) -> MutexGuard<'_> {
+            MutexGuard(self.0.lock())
+        }
+
+        #[inline]
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_>> {
+            self.0.try_lock().map(MutexGuard)
+        }
+    }
+
+    pub(crate) struct Condvar(parking_lot::Condvar);
+
+    impl Condvar {
+        pub(crate) const fn new() -> Self {
+            Condvar(parking_lot::Condvar::new())
+        }
+
+        pub(crate) fn wait(&self, guard: &mut MutexGuard<'_>) {
+            self.0.wait(&mut guard.0);
+        }
+
+        #[inline]
+        pub(crate) fn notify_all(&self) {
+            self.0.notify_all();
+        }
+    }
+
+    pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+    /// A shared access to an [`UnsafeCell`]'s value.
+    pub(crate) struct ConstPtr<T>(*const T);
+
+    /// An exclusive access to an [`UnsafeCell`]'s value.
+    pub(crate) struct MutPtr<T>(*mut T);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            UnsafeCell(core::cell::UnsafeCell::new(value))
+        }
+
+        #[inline]
+        pub(crate) fn get(&self) -> ConstPtr<T> {
+            ConstPtr(self.0.get())
+        }
+
+        #[inline]
+        pub(crate) fn get_mut(&self) -> MutPtr<T> {
+            MutPtr(self.0.get())
+        }
+    }
+
+    impl<T> ConstPtr<T> {
+        /// # Safety
+        ///
+        /// No exclusive access to the value may exist meanwhile.
+        #[inline]
+        pub(crate) unsafe fn deref(&self) -> &T {
+            // SAFETY: as the caller promises.
+            unsafe { &*self.0 }
+        }
+    }
+
+    /// A lock holder's access to its part's data: given up while readers
+    /// may read (before `admit`), and taken again after `exclude`. Nothing
+    /// to give up outside loom, which tracks accesses.
+    pub(crate) struct Access<T>(MutPtr<T>);
+
+    impl<T> Access<T> {
+        #[inline]
+        pub(crate) fn new(cell: &UnsafeCell<T>) -> Self {
+            Access(cell.get_mut())
+        }
+
+        #[inline]
+        pub(crate) fn release(&mut self) {}
+
+        #[inline]
+        pub(crate) fn retake(&mut self, cell: &UnsafeCell<T>) {
+            let _ = cell;
+        }
+
+        /// # Safety
+        ///
+        /// As for [`MutPtr::deref`], and not between `release` and `retake`.
+        #[inline]
+        #[allow(clippy::mut_from_ref, reason = "the exclusive access is the caller's promise, as in loom")]
+        pub(crate) unsafe fn get(&self) -> &mut T {
+            // SAFETY: as the caller promises.
+            unsafe { self.0.deref() }
+        }
+    }
+
+    impl<T> MutPtr<T> {
+        /// # Safety
+        ///
+        /// No other access to the value may exist meanwhile.
+        #[inline]
+        #[allow(clippy::mut_from_ref, reason = "the exclusive access is the caller's promise, as in loom")]
+        pub(crate) unsafe fn deref(&self) -> &mut T {
+            // SAFETY: as the caller promises.
+            unsafe { &mut *self.0 }
+        }
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) use loom::cell::{MutPtr, UnsafeCell};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, fence};
+
+    /// See the other `Access`: here the access is loom's, and it ends when
+    /// released.
+    pub(crate) struct Access<T>(Option<MutPtr<T>>);
+
+    impl<T> Access<T> {
+        pub(crate) fn new(cell: &UnsafeCell<T>) -> Self {
+            Access(Some(cell.get_mut()))
+        }
+
+        pub(crate) fn release(&mut self) {
+            self.0 = None;
+        }
+
+        pub(crate) fn retake(&mut self, cell: &UnsafeCell<T>) {
+            self.0 = Some(cell.get_mut());
+        }
+
+        /// # Safety
+        ///
+        /// As for `MutPtr::deref`.
+        #[allow(clippy::mut_from_ref, reason = "the exclusive access is the caller's promise, as in loom")]
+        pub(crate) unsafe fn get(&self) -> &mut T {
+            // SAFETY: as the caller promises.
+            unsafe { self.0.as_ref().expect("an access that is held").deref() }
+        }
+    }
+
+    pub(crate) struct Mutex(loom::sync::Mutex<()>);
+
+    /// `None` only while a [`Condvar`] waits with it.
+    pub(crate) struct MutexGuard<'a>(Option<loom::sync::MutexGuard<'a, ()>>);
+
+    impl Mutex {
+        pub(crate) fn new() -> Self {
+            Mutex(loom::sync::Mutex::new(()))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_> {
+            MutexGuard(Some(self.0.lock().unwrap()))
+        }
+
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_>> {
+            self.0.try_lock().ok().map(|guard| MutexGuard(Some(guard)))
+        }
+    }
+
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Condvar(loom::sync::Condvar::new())
+        }
+
+        pub(crate) fn wait(&self, guard: &mut MutexGuard<'_>) {
+            let inner = guard.0.take().expect("a guard that holds its lock");
+            guard.0 = Some(self.0.wait(inner).unwrap());
+        }
+
+        pub(crate) fn notify_all(&self) {
+            self.0.notify_all();
+        }
+    }
+}
+
+pub(crate) use imp::*;
