@@ -217,11 +217,14 @@ impl<K, V> Table<K, V> {
         settled
     }
 
-    /// Whether `ticket`'s value is to be stored: no `clear()` or `refresh()`
-    /// came since its claim.
+    /// Whether a computed value is to be stored: no `clear()` or
+    /// `refresh()` came since its computation began. Its claim's entry
+    /// says so, if it has one (`ticket`), and so does `current`, the
+    /// cache's epoch (of any key's refresh: a nested refresh may not have
+    /// marked its key's entries, see `nesting`).
     #[inline]
-    pub(crate) fn live(&self, ticket: &Ticket) -> bool {
-        self.owned(ticket).is_some_and(|i| !self.entries[i].stale)
+    pub(crate) fn keeps(&self, ticket: Option<&Ticket>, current: impl FnOnce() -> bool) -> bool {
+        ticket.is_none_or(|ticket| self.owned(ticket).is_some_and(|i| !self.entries[i].stale)) && current()
     }
 
     /// `clear()`: every computation running now is from before it.
@@ -548,13 +551,8 @@ impl<K, V> Flights<K, V> {
         current: impl FnOnce() -> bool,
         store: impl FnOnce(),
     ) {
-        let index = self.shards.index(hash);
-        let table = match claim {
-            Some(_) => Some(self.shards.lock(index)),
-            None => self.shards.enter(index),
-        };
-        let Some(table) = table else { return };
-        if claim.is_none_or(|ticket| table.live(ticket)) && current() {
+        let Some(table) = self.shards.take(self.shards.index(hash), claim.is_some()) else { return };
+        if table.keeps(claim, current) {
             store();
         }
     }

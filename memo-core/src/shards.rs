@@ -152,7 +152,7 @@ impl<T> Shards<T> {
 
     /// Counts a lookup that could not have its part: a miss.
     #[cold]
-    pub(crate) fn count_bypass(&self) {
+    fn count_bypass(&self) {
         self.bypassed.fetch_add(1, Relaxed);
     }
 
@@ -209,6 +209,24 @@ impl<T> Shards<T> {
             return Some(self.lock(index));
         }
         self.enter_nested(index)
+    }
+
+    /// [`lock`](Shards::lock) to settle a claim (`settling`), which may
+    /// always block (see `nesting`); else [`enter`](Shards::enter).
+    #[inline]
+    pub(crate) fn take(&self, index: usize, settling: bool) -> Option<WriteGuard<'_, T>> {
+        if settling { Some(self.lock(index)) } else { self.enter(index) }
+    }
+
+    /// [`enter`](Shards::enter) for a lookup: one that cannot have its part
+    /// is a miss, counted here, since the part cannot count it.
+    #[inline]
+    pub(crate) fn enter_lookup(&self, index: usize) -> Option<WriteGuard<'_, T>> {
+        let part = self.enter(index);
+        if part.is_none() {
+            self.count_bypass();
+        }
+        part
     }
 
     #[cold]

@@ -173,10 +173,7 @@ where
         if let Some(value) = self.read_hit(index, hash, key, Want::Any) {
             return Ok(Some(value));
         }
-        let Some(mut part) = self.shards.enter(index) else {
-            self.shards.count_bypass();
-            return Ok(None);
-        };
+        let Some(mut part) = self.shards.enter_lookup(index) else { return Ok(None) };
         let found = part.table.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone());
         if found.is_some() {
             part.hits += 1;
@@ -191,8 +188,7 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let Some(mut guard) = self.shards.enter(self.shards.index(hash)) else {
-            self.shards.count_bypass();
+        let Some(mut guard) = self.shards.enter_lookup(self.shards.index(hash)) else {
             return Ok(Found::Miss);
         };
         let part = &mut *guard;
@@ -278,10 +274,7 @@ where
         if let Some(value) = self.read_hit(index, hash, key, want) {
             return Claim::Hit(value);
         }
-        let Some(mut part) = self.shards.enter(index) else {
-            self.shards.count_bypass();
-            return Claim::Unsupported;
-        };
+        let Some(mut part) = self.shards.enter_lookup(index) else { return Claim::Unsupported };
         if let Some((_, value)) = part.table.find(hash, |(k, _)| key.matches(k)) {
             if want.accepts(value) {
                 let value = value.clone();
@@ -306,21 +299,11 @@ where
         // call back into this cache, or panic (the caller's `Miss` then
         // gives the claim up).
         let mut entry = key.zip(value).map(|(key, value)| (key, value.clone()));
-        let Some(mut part) = (match ticket {
-            Some(_) => Some(self.shards.lock(index)),
-            None => self.shards.enter(index),
-        }) else {
-            return;
-        };
-        // Not after a clear() or refresh() (of any key: a nested refresh
-        // that could not mark its key's computations, see `nesting`).
-        let keep = ticket.is_none_or(|ticket| part.flights.live(ticket)) && current();
-        let replaced = match entry.take() {
-            Some((key, value)) if keep => part.put(self.shards.hasher(), hash, key, value),
-            unkept => {
-                entry = unkept;
-                None
-            }
+        let Some(mut part) = self.shards.take(index, ticket.is_some()) else { return };
+        let replaced = if part.flights.keeps(ticket, current) {
+            entry.take().and_then(|(key, value)| part.put(self.shards.hasher(), hash, key, value))
+        } else {
+            None
         };
         let settled = ticket.map(|ticket| part.flights.settle(ticket, value));
         drop(part);

@@ -151,12 +151,6 @@ where
         })
     }
 
-    /// The key's part, locked: with [`lock`](Shards::lock) if `blocking`
-    /// (a claim's settling), else with [`enter`](Shards::enter).
-    fn home(&self, index: usize, blocking: bool) -> Option<PartGuard<'_, K, V>> {
-        if blocking { Some(self.shards.lock(index)) } else { self.shards.enter(index) }
-    }
-
     /// Stores `value` for `key` (whose hash is `hash`), evicting if full,
     /// if `keep` says so of the key's part once it is locked. Returns the
     /// key's part, still locked, unless the value could not be kept (every
@@ -172,7 +166,7 @@ where
     ) -> (Option<PartGuard<'_, K, V>>, Displaced<K, V>) {
         let state = self.shards.hasher();
         let home = self.shards.index(hash);
-        let Some(mut part) = self.home(home, blocking) else {
+        let Some(mut part) = self.shards.take(home, blocking) else {
             return (None, (Some(value), None, None));
         };
         if !keep(&part) {
@@ -222,7 +216,7 @@ where
         }
         // From here this insert holds a slot of the count (freed or
         // reserved): given back if the value is not kept after all.
-        let Some(mut part) = self.home(home, blocking) else {
+        let Some(mut part) = self.shards.take(home, blocking) else {
             self.len.fetch_sub(1, Ordering::AcqRel);
             return (None, (Some(value), None, freed));
         };
@@ -303,10 +297,7 @@ where
         if let Some(value) = self.read_hit(index, hash, key, Want::Any) {
             return Ok(Some(value));
         }
-        let Some(mut part) = self.shards.enter(index) else {
-            self.shards.count_bypass();
-            return Ok(None);
-        };
+        let Some(mut part) = self.shards.enter_lookup(index) else { return Ok(None) };
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
             part.misses += 1;
             return Ok(None);
@@ -325,8 +316,7 @@ where
     {
         let state = self.shards.hasher();
         let hash = hash_view(state, key);
-        let Some(mut part) = self.shards.enter(self.shards.index(hash)) else {
-            self.shards.count_bypass();
+        let Some(mut part) = self.shards.enter_lookup(self.shards.index(hash)) else {
             return Ok(Found::Miss);
         };
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
@@ -428,10 +418,7 @@ where
         if let Some(value) = self.read_hit(index, hash, key, want) {
             return Claim::Hit(value);
         }
-        let Some(mut part) = self.shards.enter(index) else {
-            self.shards.count_bypass();
-            return Claim::Unsupported;
-        };
+        let Some(mut part) = self.shards.enter_lookup(index) else { return Claim::Unsupported };
         if let Some(i) = part.find(hash, |k| key.matches(k)) {
             if want.accepts(&part.nodes[i as usize].value) {
                 let value = part.nodes[i as usize].value.clone();
@@ -454,9 +441,7 @@ where
         };
         let index = self.shards.index(hash);
         let blocking = ticket.is_some();
-        // Not after a clear() or refresh() (of any key: a nested refresh
-        // that could not mark its key's computations, see `nesting`).
-        let keep = |part: &Part<K, V>| ticket.is_none_or(|ticket| part.flights.live(ticket)) && current();
+        let keep = |part: &Part<K, V>| part.flights.keeps(ticket, current);
         // The store's clone is made before the lock: the user's `Clone` may
         // call back into this cache, or panic (the caller's `Miss` then
         // gives the claim up).
