@@ -139,6 +139,46 @@ impl Clone for Flaky {
     }
 }
 
+/// A computation that the test holds up: its first run says it started,
+/// then waits until the gate opens; each run returns its number.
+pub struct Gate {
+    runs: AtomicU64,
+    started: AtomicBool,
+    open: AtomicBool,
+}
+
+impl Gate {
+    const fn new() -> Self {
+        Gate { runs: AtomicU64::new(0), started: AtomicBool::new(false), open: AtomicBool::new(false) }
+    }
+
+    /// A run: its number; the first waits for [`open`](Gate::open).
+    pub fn run(&self) -> u64 {
+        let run = self.runs.fetch_add(1, SeqCst);
+        if run == 0 {
+            self.started.store(true, SeqCst);
+            while !self.open.load(SeqCst) {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+        run
+    }
+
+    /// Runs `call` on a thread of its own, and returns once the first run
+    /// has started (and waits).
+    pub fn start<T: Send + 'static>(&self, call: fn() -> T) -> thread::JoinHandle<T> {
+        let first = thread::spawn(call);
+        while !self.started.load(SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+        }
+        first
+    }
+
+    pub fn open(&self) {
+        self.open.store(true, SeqCst);
+    }
+}
+
 /// The same tests for every store: `$opts` are the options of `#[memoize]`.
 macro_rules! on_every_store {
     ($($store:ident: [$($opts:tt)*];)*) => {$(
@@ -168,35 +208,12 @@ macro_rules! on_every_store {
                 Flaky(n)
             }
 
-            pub static SLOW_RUNS: AtomicU64 = AtomicU64::new(0);
-            pub static STARTED: AtomicBool = AtomicBool::new(false);
-            pub static GO: AtomicBool = AtomicBool::new(false);
+            pub static SLOW: Gate = Gate::new();
 
-            /// Returns its run number; the first run waits for `GO` after
-            /// saying it started.
+            /// Returns its run number; the first run waits for `SLOW` to open.
             #[memoize($($opts)*)]
             pub fn slow(n: u64) -> Flaky {
-                let run = SLOW_RUNS.fetch_add(1, SeqCst);
-                if run == 0 {
-                    STARTED.store(true, SeqCst);
-                    while !GO.load(SeqCst) {
-                        thread::sleep(Duration::from_millis(1));
-                    }
-                }
-                Flaky(n * 1000 + run)
-            }
-
-            fn wait_started() {
-                while !STARTED.load(SeqCst) {
-                    thread::sleep(Duration::from_millis(1));
-                }
-            }
-
-            /// Starts the first, slow run of `slow(1)` on a thread of its own.
-            fn start_slow() -> thread::JoinHandle<Flaky> {
-                let first = thread::spawn(|| slow(1));
-                wait_started();
-                first
+                Flaky(n * 1000 + SLOW.run())
             }
 
             #[test]
@@ -253,7 +270,7 @@ macro_rules! on_every_store {
             #[test]
             fn a_waiter_whose_clone_panics_leaves_no_stale_value() {
                 within(concat!(stringify!($store), ": a waiter's Clone panics"), LIMIT, || {
-                    let first = start_slow();
+                    let first = SLOW.start(|| slow(1));
                     // A waiter, whose hand-over clone panics.
                     let waiter = thread::spawn(|| {
                         CLONE_PANICS.set(true);
@@ -262,7 +279,7 @@ macro_rules! on_every_store {
                         got.map_err(drop)
                     });
                     thread::sleep(Duration::from_millis(100));
-                    GO.store(true, SeqCst);
+                    SLOW.open();
                     let old = first.join().unwrap();
                     let _ = waiter.join().unwrap();
                     // After `clear()`, the body runs again: no value of the old
@@ -292,57 +309,31 @@ macro_rules! on_every_store_with_flights {
         mod $store {
             use super::*;
 
-            pub static RUNS: AtomicU64 = AtomicU64::new(0);
-            pub static STARTED: AtomicBool = AtomicBool::new(false);
-            pub static GO: AtomicBool = AtomicBool::new(false);
+            pub static SLOW: Gate = Gate::new();
+            pub static REFRESHED: Gate = Gate::new();
 
-            /// Returns its run number; the first run waits for `GO`.
+            /// Returns its run number; the first run waits for `SLOW` to open.
             #[memoize($($opts)*)]
             pub fn slow(n: u64) -> u64 {
-                let run = RUNS.fetch_add(1, SeqCst);
-                if run == 0 {
-                    STARTED.store(true, SeqCst);
-                    while !GO.load(SeqCst) {
-                        thread::sleep(Duration::from_millis(1));
-                    }
-                }
-                n * 1000 + run
+                n * 1000 + SLOW.run()
             }
 
-            fn start_slow() -> thread::JoinHandle<u64> {
-                let first = thread::spawn(|| slow(1));
-                while !STARTED.load(SeqCst) {
-                    thread::sleep(Duration::from_millis(1));
-                }
-                first
-            }
-
-            pub static REFRESH_RUNS: AtomicU64 = AtomicU64::new(0);
-            pub static REFRESH_STARTED: AtomicBool = AtomicBool::new(false);
-            pub static REFRESH_GO: AtomicBool = AtomicBool::new(false);
-
+            /// The same, with a gate of its own.
             #[memoize($($opts)*)]
             pub fn refreshed(n: u64) -> u64 {
-                let run = REFRESH_RUNS.fetch_add(1, SeqCst);
-                if run == 0 {
-                    REFRESH_STARTED.store(true, SeqCst);
-                    while !REFRESH_GO.load(SeqCst) {
-                        thread::sleep(Duration::from_millis(1));
-                    }
-                }
-                n * 1000 + run
+                n * 1000 + REFRESHED.run()
             }
 
             #[test]
             fn clear_wins_against_a_running_computation() {
                 within(concat!(stringify!($store), ": clear() during a computation"), LIMIT, || {
-                    let first = start_slow();
+                    let first = SLOW.start(|| slow(1));
                     slow_cache().clear();
                     // Called after clear(): it must not get, or wait for, the
                     // value of the computation from before.
                     let after = slow(1);
                     assert_eq!(after, 1001, "a call after clear() got the old computation's value");
-                    GO.store(true, SeqCst);
+                    SLOW.open();
                     assert_eq!(first.join().unwrap(), 1000, "the first caller gets its own value");
                     // The old value is not stored after the clear().
                     assert_eq!(slow(1), 1001, "a value from before clear() was stored after it");
@@ -352,13 +343,10 @@ macro_rules! on_every_store_with_flights {
             #[test]
             fn refresh_wins_against_a_running_computation() {
                 within(concat!(stringify!($store), ": refresh() during a computation"), LIMIT, || {
-                    let first = thread::spawn(|| refreshed(1));
-                    while !REFRESH_STARTED.load(SeqCst) {
-                        thread::sleep(Duration::from_millis(1));
-                    }
+                    let first = REFRESHED.start(|| refreshed(1));
                     let fresh = refreshed_cache().refresh(|| refreshed(1));
                     assert_eq!(fresh, 1001, "refresh() returned the running computation's value");
-                    REFRESH_GO.store(true, SeqCst);
+                    REFRESHED.open();
                     assert_eq!(first.join().unwrap(), 1000);
                     assert_eq!(refreshed(1), 1001, "a value from before refresh() was stored after it");
                 });
