@@ -15,6 +15,8 @@ use core::hash::Hash;
 use core::ops::DerefMut;
 use core::task::Waker;
 
+use hashbrown::HashTable;
+
 use crate::sync::Condvar;
 
 use crate::key::{KeyView, hash_view};
@@ -69,12 +71,14 @@ pub(crate) fn current_thread() -> ThreadId {
     HERE.with(|here| core::ptr::from_ref(here).addr())
 }
 
-/// The keys in flight of one part: a handful at a time (the concurrent misses
-/// and the open recursion levels whose keys fall in this part), so a vector
-/// searched by hash, which costs a miss a push and a swap-remove where a hash
-/// table cost it an insert, a removal and, now and then, a rehash.
+/// The keys in flight of one part: the concurrent misses and the open
+/// recursion levels whose keys fall in this part, which a deep recursion
+/// makes thousands, so a hash table by the entries' own hashes (found by
+/// hash and id, a settle never runs the user's `Eq`). An entry holds the
+/// missed key itself from the claim to the settle, which moves it into the
+/// store: a miss never clones its key.
 pub(crate) struct Table<K, V> {
-    entries: Vec<Entry<K, V>>,
+    entries: HashTable<Entry<K, V>>,
     /// Numbers the entries of this part, so that a claim finds its own.
     next_id: u64,
     /// Whether this is a cache's own table ([`Flights`]), not a store's.
@@ -83,7 +87,8 @@ pub(crate) struct Table<K, V> {
 
 struct Entry<K, V> {
     hash: u64,
-    key: K,
+    /// The key, until the settle takes it to the store.
+    key: Option<K>,
     id: u64,
     owner: ThreadId,
     /// Times the owner came back to this key from inside its computation
@@ -135,6 +140,13 @@ pub struct Ticket {
     pub(crate) thread: bool,
 }
 
+impl Entry<(), ()> {
+    /// The hash an entry is placed by: its own.
+    fn hash_of<K, V>(entry: &Entry<K, V>) -> u64 {
+        entry.hash
+    }
+}
+
 /// Whom a settled entry wakes, once its lock is released.
 #[must_use]
 pub(crate) struct Wake {
@@ -155,7 +167,7 @@ impl Wake {
 }
 
 /// What a thread that missed does next.
-pub(crate) enum Probe<K, V> {
+pub(crate) enum Probe<V> {
     /// Nobody computes the key: claim it.
     Absent,
     /// This thread computes it already, further down its stack: it computes
@@ -173,15 +185,15 @@ pub(crate) enum Probe<K, V> {
     Reentry,
     /// Another thread computed it.
     Value(V),
-    /// This thread computes it, under this claim, and stores it under this key.
-    Compute(Ticket, K),
+    /// This thread computes it, under this claim (whose entry holds the key).
+    Compute(Ticket),
     /// Another thread computes it: wait for entry `id`.
     Wait(u64),
 }
 
 impl<K, V> Table<K, V> {
     pub(crate) const fn new() -> Self {
-        Table { entries: Vec::new(), next_id: 0, cache_side: false }
+        Table { entries: HashTable::new(), next_id: 0, cache_side: false }
     }
 
     /// Settles `ticket` with `value` (`None`: abandoned, for a waiter to take
@@ -195,16 +207,42 @@ impl<K, V> Table<K, V> {
     where
         V: Clone,
     {
+        self.settle_keeping(ticket, value, || false, |_| {})
+    }
+
+    /// [`settle`](Table::settle), storing the value first: unless a
+    /// `clear()` or `refresh()` came since the computation began (its entry
+    /// is stale, or `current` says so), `store` gets the entry's key, to
+    /// store the value under (the caller has the value). Both in one look
+    /// at the entry, under the lock of the part that stores.
+    #[inline]
+    pub(crate) fn settle_keeping(
+        &mut self,
+        ticket: &Ticket,
+        value: Option<&V>,
+        current: impl FnOnce() -> bool,
+        store: impl FnOnce(K),
+    ) -> Settled<K>
+    where
+        V: Clone,
+    {
         let mut settled =
             Settled { wake: Wake { threads: false, tasks: Vec::new() }, removed: None, panic: None };
-        let Some(i) = self.owned(ticket) else {
+        let Ok(mut found) =
+            self.entries.find_entry(ticket.hash, |e| e.id == ticket.id && e.turn == ticket.turn)
+        else {
             return settled;
         };
-        if self.entries[i].waiters == 0 {
-            settled.removed = Some(self.entries.swap_remove(i).key);
+        let e = found.get_mut();
+        if !e.stale && current() {
+            if let Some(key) = e.key.take() {
+                store(key);
+            }
+        }
+        if e.waiters == 0 {
+            settled.removed = found.remove().0.key;
             return settled;
         }
-        let e = &mut self.entries[i];
         e.state = match value.map(|value| crate::nesting::catch(|| value.clone())) {
             Some(Ok(value)) => State::Done(value),
             Some(Err(panic)) => {
@@ -222,40 +260,45 @@ impl<K, V> Table<K, V> {
     /// says so, if it has one (`ticket`), and so does `current`, the
     /// cache's epoch (of any key's refresh: a nested refresh may not have
     /// marked its key's entries, see `nesting`).
-    #[inline]
-    pub(crate) fn keeps(&self, ticket: Option<&Ticket>, current: impl FnOnce() -> bool) -> bool {
-        ticket.is_none_or(|ticket| self.owned(ticket).is_some_and(|i| !self.entries[i].stale)) && current()
-    }
-
     /// `clear()`: every computation running now is from before it.
     pub(crate) fn forget_all(&mut self) {
         self.entries.iter_mut().for_each(|e| e.stale = true);
+    }
+
+    /// Whether a computed value is to be stored: no `clear()` or
+    /// `refresh()` came since its computation began. Its claim's entry
+    /// says so, if it has one (`ticket`), and so does `current`, the
+    /// cache's epoch (of any key's refresh: a nested refresh may not have
+    /// marked its key's entries, see `nesting`).
+    #[inline]
+    pub(crate) fn keeps(&self, ticket: Option<&Ticket>, current: impl FnOnce() -> bool) -> bool {
+        ticket.is_none_or(|ticket| {
+            self.entries
+                .find(ticket.hash, |e| e.id == ticket.id && e.turn == ticket.turn)
+                .is_some_and(|e| !e.stale)
+        }) && current()
+    }
+
+    /// The key that `ticket`'s entry holds, taken out to be stored by the
+    /// caller, unless a `clear()` or `refresh()` came since the computation
+    /// began.
+    pub(crate) fn take_key(&mut self, ticket: &Ticket) -> Option<K> {
+        let e = self.entries.find_mut(ticket.hash, |e| e.id == ticket.id && e.turn == ticket.turn)?;
+        if e.stale { None } else { e.key.take() }
     }
 
     /// A waiting task that gives up (its future was dropped) before it was
     /// answered: it no longer waits, and a settled entry that nobody else
     /// waits for goes (returned, to be dropped after the lock).
     #[cfg(feature = "async")]
-    fn leave(&mut self, id: u64) -> Option<K> {
-        let i = self.position(id)?;
-        let e = &mut self.entries[i];
+    fn leave(&mut self, hash: u64, id: u64) -> Option<K> {
+        let mut found = self.entries.find_entry(hash, |e| e.id == id).ok()?;
+        let e = found.get_mut();
         e.waiters -= 1;
         if e.waiters == 0 && !matches!(e.state, State::Running) {
-            return Some(self.entries.swap_remove(i).key);
+            return found.remove().0.key;
         }
         None
-    }
-
-    /// Where entry `id` is.
-    #[inline]
-    fn position(&self, id: u64) -> Option<usize> {
-        self.entries.iter().position(|e| e.id == id)
-    }
-
-    /// Where `ticket`'s entry is, if `ticket` is its owner's.
-    #[inline]
-    fn owned(&self, ticket: &Ticket) -> Option<usize> {
-        self.entries.iter().position(|e| e.id == ticket.id && e.turn == ticket.turn)
     }
 }
 
@@ -293,8 +336,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     /// `refresh()` of the key that `matches`: the computations of it running
     /// now are from before it.
     pub(crate) fn forget(&mut self, hash: u64, matches: impl Fn(&K) -> bool) {
-        for e in &mut self.entries {
-            if e.hash == hash && matches(&e.key) {
+        for e in self.entries.iter_hash_mut(hash) {
+            if e.key.as_ref().is_some_and(&matches) {
                 e.stale = true;
             }
         }
@@ -311,11 +354,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
         matches: impl Fn(&K) -> bool,
         me: ThreadId,
         nested: bool,
-    ) -> Probe<K, V> {
-        let found = self
-            .entries
-            .iter_mut()
-            .find(|e| e.hash == hash && !e.stale && !matches!(e.state, State::Done(_)) && matches(&e.key));
+    ) -> Probe<V> {
+        let found = self.entries.find_mut(hash, |e| {
+            !e.stale && !matches!(e.state, State::Done(_)) && e.key.as_ref().is_some_and(&matches)
+        });
         let Some(entry) = found else {
             return Probe::Absent;
         };
@@ -327,10 +369,8 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             State::Done(_) => Probe::Absent,
             State::Abandoned => {
                 // Its computer panicked; this thread takes over, and whoever
-                // waits keeps waiting, for this thread now. The key's clone
-                // (the user's, which may panic) comes first.
-                let key = entry.key.clone();
-                Probe::Compute(entry.take_over(me, self.cache_side), key)
+                // waits keeps waiting, for this thread now.
+                Probe::Compute(entry.take_over(me, self.cache_side))
             }
             State::Running if me != TASK && (nested || holds_claims()) => Probe::Busy,
             State::Running => {
@@ -340,14 +380,15 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
         }
     }
 
-    /// Claims `key` (a clone of which the caller stores later) for `me`.
+    /// Claims `key`, which the entry keeps until the settle stores it, for
+    /// `me`.
     #[inline]
     pub(crate) fn claim(&mut self, hash: u64, key: K, me: ThreadId) -> Ticket {
         let id = self.next_id;
         self.next_id += 1;
-        self.entries.push(Entry {
+        let entry = Entry {
             hash,
-            key,
+            key: Some(key),
             id,
             owner: me,
             reentries: 0,
@@ -356,18 +397,20 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             waiters: 0,
             wakers: Vec::new(),
             state: State::Running,
-        });
+        };
+        self.entries.insert_unique(hash, entry, Entry::hash_of);
         Ticket { hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
     }
 
     /// After a wake-up: `None` while entry `id` still runs; else the value
     /// (the last waiter removes the entry), or the computation to take over.
-    fn woken(&mut self, id: u64, me: ThreadId) -> Option<Probe<K, V>> {
-        let Some(i) = self.position(id) else {
+    fn woken(&mut self, hash: u64, id: u64, me: ThreadId) -> Option<Probe<V>> {
+        let cache_side = self.cache_side;
+        let Ok(mut found) = self.entries.find_entry(hash, |e| e.id == id) else {
             // Unreachable: an entry with waiters stays until they leave.
             return Some(Probe::Absent);
         };
-        let e = &mut self.entries[i];
+        let e = found.get_mut();
         match &e.state {
             State::Running => None,
             State::Done(value) => {
@@ -377,15 +420,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
                 if e.waiters > 0 {
                     return Some(Probe::Value(value.clone()));
                 }
-                match self.entries.swap_remove(i).state {
+                match found.remove().0.state {
                     State::Done(value) => Some(Probe::Value(value)),
                     State::Running | State::Abandoned => None,
                 }
             }
             State::Abandoned => {
                 e.waiters -= 1;
-                let key = e.key.clone();
-                Some(Probe::Compute(e.take_over(me, self.cache_side), key))
+                Some(Probe::Compute(e.take_over(me, cache_side)))
             }
         }
     }
@@ -398,15 +440,16 @@ pub(crate) fn wait<G, P, K: Hash + Eq + Clone, V: Clone>(
     guard: &mut G,
     sleep: &mut impl FnMut(&mut G),
     table: impl Fn(&mut P) -> &mut Table<K, V>,
+    hash: u64,
     id: u64,
     me: ThreadId,
-) -> Probe<K, V>
+) -> Probe<V>
 where
     G: DerefMut<Target = P>,
 {
     loop {
         sleep(guard);
-        if let Some(probe) = table(guard).woken(id, me) {
+        if let Some(probe) = table(guard).woken(hash, id, me) {
             return probe;
         }
     }
@@ -427,7 +470,7 @@ pub(crate) fn claim_in<G, P, K, V, Q>(
     nested: bool,
     refresh: bool,
     recheck: impl FnOnce() -> Option<V>,
-) -> Result<Claim<K, V>, Reentry>
+) -> Result<Claim<V>, Reentry>
 where
     G: DerefMut<Target = P>,
     K: Hash + Eq + Clone,
@@ -440,14 +483,14 @@ where
     }
     let mut probe = table(part).probe(hash, |k| key.matches(k), me, nested);
     if let Probe::Wait(id) = probe {
-        probe = wait(part, &mut sleep, &table, id, me);
+        probe = wait(part, &mut sleep, &table, hash, id, me);
     }
     match probe {
         Probe::Reentry => Err(Reentry),
         Probe::Reentered | Probe::Busy => Ok(Claim::Unsupported),
         Probe::Wait(_) | Probe::Absent => Ok(claim_absent(table(part), hash, key, recheck, me)),
         Probe::Value(value) => Ok(Claim::Value(value)),
-        Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
+        Probe::Compute(ticket) => Ok(Claim::Compute(ticket)),
     }
 }
 
@@ -459,7 +502,7 @@ fn claim_absent<K, V, Q>(
     key: &Q,
     recheck: impl FnOnce() -> Option<V>,
     me: ThreadId,
-) -> Claim<K, V>
+) -> Claim<V>
 where
     K: Hash + Eq + Clone,
     V: Clone,
@@ -468,9 +511,7 @@ where
     if let Some(value) = recheck() {
         return Claim::Value(value);
     }
-    let owned = key.to_owned_key();
-    let ticket = table.claim(hash, owned.clone(), me);
-    Claim::Compute(ticket, owned)
+    Claim::Compute(table.claim(hash, key.to_owned_key(), me))
 }
 
 /// A same-thread re-entry on a key being computed, past [`REENTRY_LIMIT`].
@@ -490,13 +531,13 @@ pub(crate) const REENTRY_LIMIT: u32 = 32;
 /// is the user's) once the lock is released and `claim` is made: if that
 /// `Drop` panics, the claim is given up with `abandon` before the panic goes
 /// on, so that it never stays behind.
-pub(crate) fn drop_claimed<T, K, V>(
+pub(crate) fn drop_claimed<T, V>(
     removed: T,
-    claim: &Result<Claim<K, V>, Reentry>,
+    claim: &Result<Claim<V>, Reentry>,
     abandon: impl FnOnce(&Ticket),
 ) {
     if let Err(panic) = crate::nesting::catch(move || drop(removed)) {
-        if let Ok(Claim::Compute(ticket, _)) = claim {
+        if let Ok(Claim::Compute(ticket)) = claim {
             abandon(ticket);
         }
         std::panic::resume_unwind(panic);
@@ -530,44 +571,57 @@ impl<K, V> Flights<K, V> {
     where
         V: Clone,
     {
+        self.settle_keeping(ticket, value, || false, |_| {});
+    }
+
+    /// [`settle`](Flights::settle), after `store` (the user's store keeping
+    /// the value) has the claimed key, under the lock of the claim's part,
+    /// unless a `clear()` or `refresh()` came since the value's computation
+    /// began: the claim's entry says so, and `current`. Under the lock, so
+    /// that a `clear()`, which marks every part in turn before it clears the
+    /// store, either comes after and removes the value, or came before and
+    /// is seen.
+    pub(crate) fn settle_keeping(
+        &self,
+        ticket: &Ticket,
+        value: Option<&V>,
+        current: impl FnOnce() -> bool,
+        store: impl FnOnce(K),
+    ) where
+        V: Clone,
+    {
         let index = self.shards.index(ticket.hash);
         let mut table = self.shards.lock(index);
-        let settled = table.settle(ticket, value);
+        let settled = table.settle_keeping(ticket, value, current, store);
         drop(table);
         settled.finish(self.shards.settled(index));
     }
 
-    /// Runs `store` (the user's store keeping a value) under the lock of
-    /// the part of `hash`, unless a `clear()` or `refresh()` came since the
-    /// value's computation began: `claim`'s entry says so if it has one,
-    /// else `current`. Under the lock, so that a `clear()`, which marks
-    /// every part in turn before it clears the store, either comes after
-    /// and removes the value, or came before and is seen. Without a claim
-    /// inside memo's bookkeeping, only if the lock is free.
-    pub(crate) fn keep(
-        &self,
-        hash: u64,
-        claim: Option<&Ticket>,
-        current: impl FnOnce() -> bool,
-        store: impl FnOnce(),
-    ) {
-        let Some(table) = self.shards.take(self.shards.index(hash), claim.is_some()) else { return };
-        if table.keeps(claim, current) {
-            store();
+    /// [`settle_keeping`](Flights::settle_keeping) for a value computed
+    /// without a claim: `store` has `key`, under the lock of its part, if
+    /// `current`. Inside memo's bookkeeping, only if that lock is free.
+    pub(crate) fn keep(&self, key: K, current: impl FnOnce() -> bool, store: impl FnOnce(K))
+    where
+        K: Hash,
+    {
+        let index = self.shards.index(self.shards.hash_one(&key));
+        let Some(table) = self.shards.enter(index) else { return };
+        if current() {
+            store(key);
         }
+        drop(table);
+    }
+
+    /// The key that `ticket` holds, to be stored by the caller (not under
+    /// this lock), unless a `clear()` or `refresh()` came since.
+    #[cfg(feature = "async")]
+    pub(crate) fn take_key(&self, ticket: &Ticket) -> Option<K> {
+        self.shards.lock(self.shards.index(ticket.hash)).take_key(ticket)
     }
 
     /// `clear()`: every computation running now is from before it.
     pub(crate) fn forget_all(&self) {
         self.shards.each(Table::forget_all);
-    }
-
-    /// The hash that places `key` here.
-    pub(crate) fn hash(&self, key: &K) -> u64
-    where
-        K: Hash,
-    {
-        self.shards.hash_one(key)
     }
 
     /// What tells this table apart from others in a [`Mark`].
@@ -585,7 +639,7 @@ impl<K, V> Flights<K, V> {
     /// A waiting task gives up before it was answered.
     #[cfg(feature = "async")]
     pub(crate) fn leave(&self, hash: u64, id: u64) {
-        let removed = self.shards.lock(self.shards.index(hash)).leave(id);
+        let removed = self.shards.lock(self.shards.index(hash)).leave(hash, id);
         drop(removed);
     }
 }
@@ -607,7 +661,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         name: &str,
         refresh: bool,
         recheck: impl FnOnce() -> Option<V>,
-    ) -> Claim<K, V>
+    ) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -635,7 +689,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         view: &Q,
         name: &str,
         recheck: impl FnOnce() -> Option<V>,
-    ) -> Result<Claim<K, V>, (u64, u64)>
+    ) -> Result<Claim<V>, (u64, u64)>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -645,14 +699,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         };
         match table.probe(hash, |k| view.matches(k), TASK, false) {
             Probe::Wait(id) if computing::polls(Mark { flights: self.address(), hash, id }) => {
-                let removed = table.leave(id);
+                let removed = table.leave(hash, id);
                 drop(table);
                 drop(removed);
                 reentry(name)
             }
             Probe::Wait(id) => Err((hash, id)),
             Probe::Value(value) => Ok(Claim::Value(value)),
-            Probe::Compute(ticket, owned) => Ok(Claim::Compute(ticket, owned)),
+            Probe::Compute(ticket) => Ok(Claim::Compute(ticket)),
             Probe::Absent | Probe::Reentry | Probe::Reentered | Probe::Busy => {
                 Ok(claim_absent(&mut table, hash, view, recheck, TASK))
             }
@@ -663,20 +717,20 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// or its computation to take over. Until then the task is woken when it
     /// is.
     #[cfg(feature = "async")]
-    pub(crate) fn poll(&self, hash: u64, id: u64, waker: &Waker) -> core::task::Poll<Claim<K, V>> {
+    pub(crate) fn poll(&self, hash: u64, id: u64, waker: &Waker) -> core::task::Poll<Claim<V>> {
         use core::task::Poll;
         let mut table = self.shards.lock(self.shards.index(hash));
-        match table.woken(id, TASK) {
+        match table.woken(hash, id, TASK) {
             Some(Probe::Value(value)) => Poll::Ready(Claim::Value(value)),
-            Some(Probe::Compute(ticket, owned)) => Poll::Ready(Claim::Compute(ticket, owned)),
+            Some(Probe::Compute(ticket)) => Poll::Ready(Claim::Compute(ticket)),
             // Unreachable (an entry with waiters stays until they leave):
             // computing it again is right in any case.
             Some(Probe::Absent | Probe::Reentry | Probe::Reentered | Probe::Busy | Probe::Wait(_)) => {
                 Poll::Ready(Claim::Unsupported)
             }
             None => {
-                if let Some(i) = table.position(id) {
-                    let wakers = &mut table.entries[i].wakers;
+                if let Some(e) = table.entries.find_mut(hash, |e| e.id == id) {
+                    let wakers = &mut e.wakers;
                     if !wakers.iter().any(|w| w.will_wake(waker)) {
                         wakers.push(waker.clone());
                     }

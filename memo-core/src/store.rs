@@ -204,7 +204,7 @@ pub trait Store<K, V>: Send + Sync {
     /// A lookup that, on a miss, waits for the thread computing the key or
     /// claims it. Only called when [`__FLIGHTS`](Store::__FLIGHTS) is true.
     #[doc(hidden)]
-    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<K, V>
+    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -213,18 +213,24 @@ pub trait Store<K, V>: Send + Sync {
     }
 
     /// Settles a claim of [`__claim`](Store::__claim), or completes a miss
-    /// without one: stores `key` with `value` if both are given, hands
-    /// `value` to the waiting threads, or, with no value, gives the claim up
-    /// for a waiter to take over. A value is stored only if no `clear()` or
-    /// `refresh()` came since its computation began: the claim's entry says
-    /// so, and without a claim, `current` (called under the lock that
-    /// stores).
+    /// without one (`key`): if `store`, stores `value` under the claimed
+    /// key (which the claim's entry holds) or `key`; hands `value` to the
+    /// waiting threads, or, with no value, gives the claim up for a waiter
+    /// to take over. A value is stored only if no `clear()` or `refresh()`
+    /// came since its computation began: the claim's entry says so, and
+    /// `current` (called under the lock that stores).
     #[doc(hidden)]
-    fn __settle(&self, ticket: Option<&Ticket>, key: Option<K>, value: Option<&V>, current: &dyn Fn() -> bool)
-    where
+    fn __settle(
+        &self,
+        ticket: Option<&Ticket>,
+        key: Option<K>,
+        store: bool,
+        value: Option<&V>,
+        current: &dyn Fn() -> bool,
+    ) where
         V: Clone,
     {
-        let _ = (ticket, key, value, current);
+        let _ = (ticket, key, store, value, current);
     }
 
     /// Called once, when `#[memoize]` makes the cache of a function, with the
@@ -285,13 +291,14 @@ impl<V> Want<'_, V> {
 
 /// What [`Store::__claim`] found.
 #[doc(hidden)]
-pub enum Claim<K, V> {
+pub enum Claim<V> {
     /// A stored value.
     Hit(V),
     /// The value another thread computed while this one waited.
     Value(V),
-    /// This thread computes the value, under this claim, to store under this key.
-    Compute(Ticket, K),
+    /// This thread computes the value, under this claim (which holds the key
+    /// until the value is stored).
+    Compute(Ticket),
     /// The store keeps no claims.
     Unsupported,
 }

@@ -3,7 +3,6 @@
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
-use crate::shards::WriteGuard;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
@@ -47,15 +46,19 @@ struct Part<K, V> {
     expirations: u64,
 }
 
-impl<K: Hash + Eq, V> Part<K, V> {
-    /// Stores `value` for `key`; returns the value it replaces.
-    fn put(&mut self, state: &foldhash::fast::RandomState, hash: u64, key: K, value: V) -> Option<V> {
-        match self.table.entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k)) {
-            Entry::Occupied(mut entry) => Some(core::mem::replace(&mut entry.get_mut().1, value)),
-            Entry::Vacant(entry) => {
-                entry.insert((key, value));
-                None
-            }
+/// Stores `value` for `key` in `table`; returns the value it replaces.
+fn put<K: Hash + Eq, V>(
+    table: &mut HashTable<(K, V)>,
+    state: &foldhash::fast::RandomState,
+    hash: u64,
+    key: K,
+    value: V,
+) -> Option<V> {
+    match table.entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k)) {
+        Entry::Occupied(mut entry) => Some(core::mem::replace(&mut entry.get_mut().1, value)),
+        Entry::Vacant(entry) => {
+            entry.insert((key, value));
+            None
         }
     }
 }
@@ -95,22 +98,24 @@ where
     K: Hash + Eq + Clone + Send + Sync,
     V: Clone + Send + Sync,
 {
-    /// The miss of [`Store::__claim`], under the part's lock: drops a stale
+    /// [`Store::__claim`] under the part's lock, after the lock-free read
+    /// found nothing: a hit after all, or the miss, which drops a stale
     /// entry, then waits for the thread computing the key or claims it.
-    #[cold]
+    /// Not inlined: a memoized recursion's every level keeps the frame of
+    /// what is inlined into it.
     #[inline(never)]
-    fn claim_miss<Q>(
-        &self,
-        mut part: WriteGuard<'_, Part<K, V>>,
-        index: usize,
-        hash: u64,
-        key: &Q,
-        want: Want<'_, V>,
-        name: &str,
-    ) -> Claim<K, V>
+    fn claim_locked<Q>(&self, index: usize, hash: u64, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
+        let Some(mut part) = self.shards.enter_lookup(index) else { return Claim::Unsupported };
+        if let Some((_, value)) = part.table.find(hash, |(k, _)| key.matches(k)) {
+            if want.accepts(value) {
+                let value = value.clone();
+                part.hits += 1;
+                return Claim::Hit(value);
+            }
+        }
         part.misses += 1;
         // An expired entry goes, and so does the entry a refresh()
         // replaces: callers that come meanwhile wait for the new value.
@@ -134,7 +139,9 @@ where
             || None,
         );
         drop(part);
-        flight::drop_claimed(stale, &claim, |ticket| self.__settle(Some(ticket), None, None, &|| false));
+        flight::drop_claimed(stale, &claim, |ticket| {
+            self.__settle(Some(ticket), None, false, None, &|| false)
+        });
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
 }
@@ -218,7 +225,7 @@ where
         let hash = self.shards.hash_one(&key);
         // Inside memo's bookkeeping with the part taken: not kept.
         let Some(mut part) = self.shards.enter(self.shards.index(hash)) else { return Ok(()) };
-        let replaced = part.put(self.shards.hasher(), hash, key, value);
+        let replaced = put(&mut part.table, self.shards.hasher(), hash, key, value);
         drop(part);
         // A replaced value is dropped after the lock is released, so that its
         // `Drop` may use this cache.
@@ -265,7 +272,7 @@ where
     const __FLIGHTS: bool = true;
 
     #[inline]
-    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<K, V>
+    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -274,41 +281,47 @@ where
         if let Some(value) = self.read_hit(index, hash, key, want) {
             return Claim::Hit(value);
         }
-        let Some(mut part) = self.shards.enter_lookup(index) else { return Claim::Unsupported };
-        if let Some((_, value)) = part.table.find(hash, |(k, _)| key.matches(k)) {
-            if want.accepts(value) {
-                let value = value.clone();
-                part.hits += 1;
-                return Claim::Hit(value);
-            }
-        }
-        self.claim_miss(part, index, hash, key, want, name)
+        self.claim_locked(index, hash, key, want, name)
     }
 
-    fn __settle(&self, ticket: Option<&Ticket>, key: Option<K>, value: Option<&V>, current: &dyn Fn() -> bool)
-    where
+    fn __settle(
+        &self,
+        ticket: Option<&Ticket>,
+        key: Option<K>,
+        store: bool,
+        value: Option<&V>,
+        current: &dyn Fn() -> bool,
+    ) where
         V: Clone,
     {
+        let state = self.shards.hasher();
         let hash = match (ticket, &key) {
             (Some(ticket), _) => ticket.hash,
-            (None, Some(key)) => self.shards.hash_one(key),
-            (None, None) => return,
+            (None, Some(key)) if store => state.hash_one(key),
+            (None, _) => return,
         };
         let index = self.shards.index(hash);
         // The table's clone is made before the lock: the user's `Clone` may
         // call back into this cache, or panic (the caller's `Miss` then
         // gives the claim up).
-        let mut entry = key.zip(value).map(|(key, value)| (key, value.clone()));
-        let Some(mut part) = self.shards.take(index, ticket.is_some()) else { return };
-        let replaced = if part.flights.keeps(ticket, current) {
-            entry.take().and_then(|(key, value)| part.put(self.shards.hasher(), hash, key, value))
-        } else {
-            None
+        let mut stored = value.filter(|_| store).cloned();
+        let Some(mut guard) = self.shards.take(index, ticket.is_some()) else { return };
+        let part = &mut *guard;
+        let mut replaced = None;
+        let mut put =
+            |key| replaced = stored.take().and_then(|value| put(&mut part.table, state, hash, key, value));
+        let settled = match ticket {
+            Some(ticket) => Some(part.flights.settle_keeping(ticket, value, current, put)),
+            None => {
+                if let Some(key) = key.filter(|_| current()) {
+                    put(key);
+                }
+                None
+            }
         };
-        let settled = ticket.map(|ticket| part.flights.settle(ticket, value));
-        drop(part);
+        drop(guard);
         // The user's types are dropped after the lock is released.
-        drop((replaced, entry));
+        drop((replaced, stored));
         if let Some(settled) = settled {
             settled.finish(self.shards.settled(index));
         }

@@ -45,24 +45,17 @@ pub struct Miss<'c, K, V, S> {
 type Abandon<K, V, S> = fn(&Cache<K, V, S>, Ticket);
 
 impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
-    pub(super) fn claimed(cache: &'c Cache<K, V, S>, key: K, ticket: Ticket) -> Self {
+    pub(super) fn claimed(cache: &'c Cache<K, V, S>, ticket: Ticket) -> Self {
         let held = ticket.thread.then(Held::new);
-        Miss {
-            cache,
-            key: Some(key),
-            claim: Some((ticket, Cache::abandon)),
-            born: cache.epoch(),
-            _held: held,
-        }
+        Miss { cache, key: None, claim: Some((ticket, Cache::abandon)), born: cache.epoch(), _held: held }
     }
 
     /// Stores a clone of `value` under the missed key, hands it to the threads
     /// that wait for it, and returns `value`. A store that fails to keep it
     /// changes nothing for the caller.
-    #[inline]
+    #[inline(never)]
     pub fn complete(mut self, value: V) -> V {
-        let key = self.key.take();
-        self.settle(key, &value);
+        self.settle(true, &value);
         value
     }
 
@@ -70,44 +63,51 @@ impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
     /// storing it: for results that are not to be cached (an `Err`, by default).
     pub fn complete_uncached(mut self, value: V) -> V {
         self.key = None;
-        self.settle(None, &value);
+        self.settle(false, &value);
         value
     }
 
-    /// Stores `key` with `value` (if given) and settles the claim with it.
-    /// The value is stored before the claim is settled, so a thread that
+    /// Stores `value` (if `store`) under the missed key (the claim's, or
+    /// the miss's own) and settles the claim with it. The value is stored
+    /// before the claim is settled, under the same lock, so a thread that
     /// misses meanwhile finds either the claim or the value. The claim
     /// stays with the miss until it is settled: if the user's `Clone` or
     /// store panics before, the miss's `Drop` gives it up.
-    fn settle(&mut self, key: Option<K>, value: &V) {
+    fn settle(&mut self, store: bool, value: &V) {
         let cache = self.cache;
         let born = self.born;
-        let current = || cache.epoch() == born;
+        let current = || store && cache.epoch() == born;
+        let key = self.key.take();
         match &self.claim {
             Some((ticket, _)) if S::__FLIGHTS && !ticket.cache_side => {
-                cache.store.__settle(Some(ticket), key, Some(value), &current);
+                cache.store.__settle(Some(ticket), None, store, Some(value), &current);
             }
-            None if S::__FLIGHTS => cache.store.__settle(None, key, Some(value), &current),
-            claim => {
-                let ticket = claim.as_ref().map(|(ticket, _)| ticket);
-                if let Some(key) = key {
-                    let flights = cache.flights();
-                    let hash = ticket.map_or_else(|| flights.hash(&key), |ticket| ticket.hash);
-                    flights.keep(hash, ticket, current, || {
-                        if let Err(error) = cache.store.insert(key, value.clone()) {
-                            cache.store_failed(&error);
-                        }
-                    });
+            None if S::__FLIGHTS => cache.store.__settle(None, key, store, Some(value), &current),
+            Some((ticket, _)) => {
+                if let Some(flights) = cache.flights.get() {
+                    flights.settle_keeping(ticket, Some(value), current, |key| cache.keep(key, value));
                 }
-                // Stored (or not) before the claim goes: a lookup that began
-                // before this looks again (see `recheck`).
-                cache.settles.fetch_add(1, Release);
-                if let (Some(ticket), Some(flights)) = (ticket, cache.flights.get()) {
-                    flights.settle(ticket, Some(value));
+            }
+            None => {
+                if let (true, Some(key)) = (store, key) {
+                    cache.flights().keep(key, current, |key| cache.keep(key, value));
                 }
             }
         }
         self.claim = None;
+    }
+}
+
+impl<K, V: Clone, S: Store<K, V>> Cache<K, V, S> {
+    /// Stores a clone of `value` under `key` in a store that keeps no
+    /// claims, under the lock of the cache's flight table that settles the
+    /// miss: a lookup that began before this and finds no claim then looks
+    /// again (see `recheck`).
+    fn keep(&self, key: K, value: &V) {
+        if let Err(error) = self.store.insert(key, value.clone()) {
+            self.store_failed(&error);
+        }
+        self.settles.fetch_add(1, Release);
     }
 }
 
@@ -123,7 +123,12 @@ where
     /// to the waiting tasks at once. A lookup that starts before the store has
     /// it may compute it again; it never gets a wrong value.
     pub(crate) fn complete_offloaded(mut self, value: V, keep: bool) -> V {
-        if let (true, Some(key)) = (keep, self.key.take()) {
+        let claimed = |miss: &Self| {
+            let (ticket, _) = miss.claim.as_ref()?;
+            miss.cache.flights_made()?.take_key(ticket)
+        };
+        let key = if keep { self.key.take().or_else(|| claimed(&self)) } else { None };
+        if let Some(key) = key {
             let (cache, stored, born) = (self.cache, value.clone(), self.born);
             crate::offload::spawn(move || {
                 // A clear() or refresh() that came meanwhile wins (but one
@@ -137,7 +142,7 @@ where
                 }
             });
         }
-        self.settle(None, &value);
+        self.settle(false, &value);
         value
     }
 }

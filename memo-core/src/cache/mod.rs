@@ -60,7 +60,8 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     expirations: AtomicU64,
     /// Operations the store failed.
     store_errors: AtomicU64,
-    /// Claims of the cache's own flight table settled (see `recheck`).
+    /// Values that misses stored under the cache's own flight table's locks
+    /// (see `recheck`).
     settles: AtomicU64,
     /// The keys being computed, made on the first miss.
     flights: OnceLock<Flights<K, V>>,
@@ -263,7 +264,7 @@ where
 
     /// The value, or the miss this thread computes, from what a claim found.
     #[inline]
-    fn answer<Q>(&self, view: &Q, claim: Claim<K, V>) -> Result<V, Miss<'_, K, V, S>>
+    fn answer<Q>(&self, view: &Q, claim: Claim<V>) -> Result<V, Miss<'_, K, V, S>>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -275,11 +276,11 @@ where
     pub(crate) fn answer_with(
         &self,
         key: impl FnOnce() -> K,
-        claim: Claim<K, V>,
+        claim: Claim<V>,
     ) -> Result<V, Miss<'_, K, V, S>> {
         match claim {
             Claim::Hit(value) | Claim::Value(value) => Ok(value),
-            Claim::Compute(ticket, key) => Err(Miss::claimed(self, key, ticket)),
+            Claim::Compute(ticket) => Err(Miss::claimed(self, ticket)),
             // A store that says it keeps claims and then does not: go without.
             Claim::Unsupported => Err(self.unclaimed(key())),
         }
@@ -293,7 +294,7 @@ where
     /// Gives a claim up: its body did not return. A waiter takes it over.
     fn abandon(&self, ticket: Ticket) {
         if S::__FLIGHTS && !ticket.cache_side {
-            self.store.__settle(Some(&ticket), None, None, &|| false);
+            self.store.__settle(Some(&ticket), None, false, None, &|| false);
         } else if let Some(flights) = self.flights.get() {
             flights.settle(&ticket, None);
         }

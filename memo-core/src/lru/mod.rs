@@ -151,15 +151,17 @@ where
         })
     }
 
-    /// Stores `value` for `key` (whose hash is `hash`), evicting if full,
-    /// if `keep` says so of the key's part once it is locked. Returns the
-    /// key's part, still locked, unless the value could not be kept (every
-    /// slot held by inserts under way, or the part taken inside memo's
-    /// bookkeeping), and what was displaced (the value itself, if not kept).
+    /// Stores `value` for `key` (whose hash is `hash`), or, with no `key`,
+    /// for the key that `claim`'s entry holds, evicting if full, if `keep`
+    /// says so of the key's part once it is locked. Returns the key's part,
+    /// still locked, unless the value could not be kept (every slot held by
+    /// inserts under way, or the part taken inside memo's bookkeeping), and
+    /// what was displaced (the value itself, if not kept).
     fn put(
         &self,
         hash: u64,
-        key: K,
+        key: Option<K>,
+        claim: Option<&Ticket>,
         value: V,
         blocking: bool,
         keep: impl Fn(&Part<K, V>) -> bool,
@@ -172,6 +174,9 @@ where
         if !keep(&part) {
             return (Some(part), (Some(value), None, None));
         }
+        let Some(key) = key.or_else(|| claim.and_then(|ticket| part.flights.take_key(ticket))) else {
+            return (Some(part), (Some(value), None, None));
+        };
         if let Some(i) = part.find(hash, |k| *k == key) {
             part.used(i, self.exact);
             let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
@@ -248,7 +253,7 @@ where
         key: &Q,
         want: Want<'_, V>,
         name: &str,
-    ) -> Claim<K, V>
+    ) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -277,7 +282,9 @@ where
             || None,
         );
         drop(part);
-        flight::drop_claimed(stale, &claim, |ticket| self.__settle(Some(ticket), None, None, &|| false));
+        flight::drop_claimed(stale, &claim, |ticket| {
+            self.__settle(Some(ticket), None, false, None, &|| false)
+        });
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
 }
@@ -358,7 +365,7 @@ where
 
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
         let hash = self.shards.hasher().hash_one(&key);
-        let (part, displaced) = self.put(hash, key, value, false, |_| true);
+        let (part, displaced) = self.put(hash, Some(key), None, value, false, |_| true);
         drop(part);
         // What the insert displaced is dropped after the lock is released, so
         // that a value's `Drop` may use this cache.
@@ -409,7 +416,7 @@ where
     const __FLIGHTS: bool = true;
 
     #[inline]
-    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<K, V>
+    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -430,14 +437,20 @@ where
         self.claim_miss(part, index, hash, key, want, name)
     }
 
-    fn __settle(&self, ticket: Option<&Ticket>, key: Option<K>, value: Option<&V>, current: &dyn Fn() -> bool)
-    where
+    fn __settle(
+        &self,
+        ticket: Option<&Ticket>,
+        key: Option<K>,
+        store: bool,
+        value: Option<&V>,
+        current: &dyn Fn() -> bool,
+    ) where
         V: Clone,
     {
         let hash = match (ticket, &key) {
             (Some(ticket), _) => ticket.hash,
-            (None, Some(key)) => self.shards.hasher().hash_one(key),
-            (None, None) => return,
+            (None, Some(key)) if store => self.shards.hasher().hash_one(key),
+            (None, _) => return,
         };
         let index = self.shards.index(hash);
         let blocking = ticket.is_some();
@@ -445,8 +458,8 @@ where
         // The store's clone is made before the lock: the user's `Clone` may
         // call back into this cache, or panic (the caller's `Miss` then
         // gives the claim up).
-        let (part, displaced) = match key.zip(value) {
-            Some((key, value)) => self.put(hash, key, value.clone(), blocking, keep),
+        let (part, displaced) = match value.filter(|_| store) {
+            Some(value) => self.put(hash, key, ticket, value.clone(), blocking, keep),
             None => (None, (None, None, None)),
         };
         let part = match part {
