@@ -2,7 +2,9 @@
 //! cache, unbounded and LRU, counted with a counting global allocator (heap
 //! bytes live after the fills, over the entries); beside the same function
 //! under the peers `cached` and `memoize`, and a bare hashbrown map and `lru`
-//! cache filled by hand.
+//! cache filled by hand. Then the heap that a cache holding one entry keeps
+//! (its first call), which an application with many memoized functions, or
+//! a generic one with many instantiations, pays per cache.
 //!
 //! `cargo run --release --example memory`
 
@@ -70,6 +72,33 @@ fn memoize_unbounded(x: u64) -> u64 {
 #[memoize::memoize(Capacity: 1_000_000)]
 fn memoize_lru(x: u64) -> u64 {
     x ^ 0x5555
+}
+
+#[memoize]
+fn one_unbounded(x: u64) -> u64 {
+    x ^ 0x5555
+}
+
+#[memoize(maxsize = 10_000)]
+fn one_lru(x: u64) -> u64 {
+    x ^ 0x5555
+}
+
+#[memoize(maxsize = 100)]
+fn one_small_lru(x: u64) -> u64 {
+    x ^ 0x5555
+}
+
+#[cached::proc_macro::cached]
+fn one_cached(x: u64) -> u64 {
+    x ^ 0x5555
+}
+
+/// Heap bytes that `call`, a cache's first call, keeps.
+fn first_call(call: impl FnOnce()) -> isize {
+    let before = LIVE.load(Relaxed);
+    call();
+    LIVE.load(Relaxed) - before
 }
 
 /// Heap bytes per entry that filling a cache with `ENTRIES` keys keeps, the
@@ -144,5 +173,43 @@ fn main() {
     println!("u64 -> u64, {ENTRIES} entries, heap bytes per entry:");
     for (name, bytes) in rows {
         println!("  {name:<26} {bytes:6.1}");
+    }
+    let ones: [(&str, isize); 5] = [
+        (
+            "memo",
+            first_call(|| {
+                std::hint::black_box(one_unbounded(1));
+            }),
+        ),
+        (
+            "memo maxsize=10000",
+            first_call(|| {
+                std::hint::black_box(one_lru(1));
+            }),
+        ),
+        (
+            "memo maxsize=100",
+            first_call(|| {
+                std::hint::black_box(one_small_lru(1));
+            }),
+        ),
+        (
+            "cached",
+            first_call(|| {
+                std::hint::black_box(one_cached(1));
+            }),
+        ),
+        (
+            "hashbrown HashMap by hand",
+            first_call(|| {
+                let mut map = hashbrown::HashMap::<u64, u64, foldhash::fast::RandomState>::default();
+                map.insert(1, 1 ^ 0x5555);
+                std::mem::forget(map);
+            }),
+        ),
+    ];
+    println!("u64 -> u64, heap bytes that a cache holding one entry keeps:");
+    for (name, bytes) in ones {
+        println!("  {name:<26} {bytes:6}");
     }
 }

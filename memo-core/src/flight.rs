@@ -81,6 +81,10 @@ pub(crate) struct Table<K, V> {
     entries: HashTable<Entry<K, V>>,
     /// Numbers the entries of this part, so that a claim finds its own.
     next_id: u64,
+    /// Which part of its store or cache this table is in: a claim's
+    /// ticket names it, since a growing store (see `Shards`) may place the
+    /// key elsewhere by the time the claim is settled.
+    part: usize,
     /// Whether this is a cache's own table ([`Flights`]), not a store's.
     cache_side: bool,
 }
@@ -108,11 +112,11 @@ struct Entry<K, V> {
 
 impl<K, V> Entry<K, V> {
     /// `me` computes this abandoned entry now.
-    fn take_over(&mut self, me: ThreadId, cache_side: bool) -> Ticket {
+    fn take_over(&mut self, me: ThreadId, cache_side: bool, part: usize) -> Ticket {
         self.owner = me;
         self.state = State::Running;
         self.turn = self.turn.wrapping_add(1);
-        Ticket { hash: self.hash, id: self.id, turn: self.turn, cache_side, thread: me != TASK }
+        Ticket { hash: self.hash, id: self.id, turn: self.turn, part, cache_side, thread: me != TASK }
     }
 }
 
@@ -129,6 +133,8 @@ pub(crate) enum State<V> {
 pub struct Ticket {
     /// The key's hash, as the table that holds the claim computes it.
     pub(crate) hash: u64,
+    /// The part whose table holds the claim.
+    pub(crate) part: usize,
     id: u64,
     /// Which owner of the entry: one more each time a waiter takes an
     /// abandoned entry over, so that a late settle by an earlier owner (the
@@ -193,7 +199,22 @@ pub(crate) enum Probe<V> {
 
 impl<K, V> Table<K, V> {
     pub(crate) const fn new() -> Self {
-        Table { entries: HashTable::new(), next_id: 0, cache_side: false }
+        Self::at(0)
+    }
+
+    /// The empty table of part `part`.
+    pub(crate) const fn at(part: usize) -> Self {
+        Table { entries: HashTable::new(), next_id: 0, part, cache_side: false }
+    }
+
+    /// The tables of parts `1..count` for a store or cache that grows
+    /// (see `Shards`), empty; `None` while this one has claims in flight,
+    /// which would not be found at their keys' new places.
+    pub(crate) fn parts_after(&self, count: usize) -> Option<Vec<Self>> {
+        if !self.entries.is_empty() {
+            return None;
+        }
+        Some((1..count).map(|part| Table { part, cache_side: self.cache_side, ..Table::new() }).collect())
     }
 
     /// Settles `ticket` with `value` (`None`: abandoned, for a waiter to take
@@ -370,7 +391,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             State::Abandoned => {
                 // Its computer panicked; this thread takes over, and whoever
                 // waits keeps waiting, for this thread now.
-                Probe::Compute(entry.take_over(me, self.cache_side))
+                Probe::Compute(entry.take_over(me, self.cache_side, self.part))
             }
             State::Running if me != TASK && (nested || holds_claims()) => Probe::Busy,
             State::Running => {
@@ -399,13 +420,13 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             state: State::Running,
         };
         self.entries.insert_unique(hash, entry, Entry::hash_of);
-        Ticket { hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
+        Ticket { part: self.part, hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
     }
 
     /// After a wake-up: `None` while entry `id` still runs; else the value
     /// (the last waiter removes the entry), or the computation to take over.
     fn woken(&mut self, hash: u64, id: u64, me: ThreadId) -> Option<Probe<V>> {
-        let cache_side = self.cache_side;
+        let (cache_side, part) = (self.cache_side, self.part);
         let Ok(mut found) = self.entries.find_entry(hash, |e| e.id == id) else {
             // Unreachable: an entry with waiters stays until they leave.
             return Some(Probe::Absent);
@@ -427,7 +448,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             }
             State::Abandoned => {
                 e.waiters -= 1;
-                Some(Probe::Compute(e.take_over(me, cache_side)))
+                Some(Probe::Compute(e.take_over(me, cache_side, part)))
             }
         }
     }
@@ -562,7 +583,12 @@ pub(crate) struct Flights<K, V> {
 
 impl<K, V> Flights<K, V> {
     pub(crate) fn new() -> Self {
-        Flights { shards: Shards::new(DEFAULT_SHARDS, false, || Table { cache_side: true, ..Table::new() }) }
+        let first = Table { cache_side: true, ..Table::new() };
+        Flights {
+            shards: Shards::growing(DEFAULT_SHARDS, false, first, |table, count, _, _| {
+                table.parts_after(count)
+            }),
+        }
     }
 
     /// Settles `ticket` with `value` (`None`: abandoned) and wakes whoever
@@ -590,11 +616,10 @@ impl<K, V> Flights<K, V> {
     ) where
         V: Clone,
     {
-        let index = self.shards.index(ticket.hash);
-        let mut table = self.shards.lock(index);
+        let mut table = self.shards.lock(ticket.part);
         let settled = table.settle_keeping(ticket, value, current, store);
         drop(table);
-        settled.finish(self.shards.settled(index));
+        settled.finish(self.shards.settled(ticket.part));
     }
 
     /// [`settle_keeping`](Flights::settle_keeping) for a value computed
@@ -604,8 +629,7 @@ impl<K, V> Flights<K, V> {
     where
         K: Hash,
     {
-        let index = self.shards.index(self.shards.hash_one(&key));
-        let Some(table) = self.shards.enter(index) else { return };
+        let Some(table) = self.shards.enter_for(self.shards.hash_one(&key)) else { return };
         if current() {
             store(key);
         }
@@ -616,7 +640,7 @@ impl<K, V> Flights<K, V> {
     /// this lock), unless a `clear()` or `refresh()` came since.
     #[cfg(feature = "async")]
     pub(crate) fn take_key(&self, ticket: &Ticket) -> Option<K> {
-        self.shards.lock(self.shards.index(ticket.hash)).take_key(ticket)
+        self.shards.lock(ticket.part).take_key(ticket)
     }
 
     /// `clear()`: every computation running now is from before it.
@@ -633,13 +657,13 @@ impl<K, V> Flights<K, V> {
     /// The mark of `ticket`, a claim of this table, for [`computing`].
     #[cfg(feature = "async")]
     pub(crate) fn mark(&self, ticket: &Ticket) -> Mark {
-        Mark { flights: self.address(), hash: ticket.hash, id: ticket.id }
+        Mark { flights: self.address(), at: Waiting { part: ticket.part, hash: ticket.hash, id: ticket.id } }
     }
 
     /// A waiting task gives up before it was answered.
     #[cfg(feature = "async")]
-    pub(crate) fn leave(&self, hash: u64, id: u64) {
-        let removed = self.shards.lock(self.shards.index(hash)).leave(hash, id);
+    pub(crate) fn leave(&self, at: Waiting) {
+        let removed = self.shards.lock(at.part).leave(at.hash, at.id);
         drop(removed);
     }
 }
@@ -666,18 +690,17 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), view);
-        let index = self.shards.index(hash);
         // Inside memo's bookkeeping and the part is taken: no claim.
-        let Some(mut table) = self.shards.enter(index) else { return Claim::Unsupported };
+        let Some(mut table) = self.shards.enter_for(hash) else { return Claim::Unsupported };
         let nested = table.nested;
-        let sleep = |t: &mut WriteGuard<'_, Table<K, V>>| self.shards.wait(index, t);
+        let sleep = |t: &mut WriteGuard<'_, Table<K, V>>| self.shards.wait(t);
         let claim = claim_in(&mut table, sleep, |t| t, hash, view, nested, refresh, recheck);
         drop(table);
         claim.unwrap_or_else(|Reentry| reentry(name))
     }
 
     /// [`enter`](Flights::enter) for a task, which must not block its thread:
-    /// `Err((hash, id))` when another computes the key, to be polled with
+    /// `Err` when another computes the key: the entry to be polled with
     /// [`poll`](Flights::poll) until it is settled.
     ///
     /// Panics if the key is being computed by a body that is polling this
@@ -689,22 +712,25 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         view: &Q,
         name: &str,
         recheck: impl FnOnce() -> Option<V>,
-    ) -> Result<Claim<V>, (u64, u64)>
+    ) -> Result<Claim<V>, Waiting>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), view);
-        let Some(mut table) = self.shards.enter(self.shards.index(hash)) else {
+        let Some(mut table) = self.shards.enter_for(hash) else {
             return Ok(Claim::Unsupported);
         };
+        let part = table.index();
         match table.probe(hash, |k| view.matches(k), TASK, false) {
-            Probe::Wait(id) if computing::polls(Mark { flights: self.address(), hash, id }) => {
+            Probe::Wait(id)
+                if computing::polls(Mark { flights: self.address(), at: Waiting { part, hash, id } }) =>
+            {
                 let removed = table.leave(hash, id);
                 drop(table);
                 drop(removed);
                 reentry(name)
             }
-            Probe::Wait(id) => Err((hash, id)),
+            Probe::Wait(id) => Err(Waiting { part, hash, id }),
             Probe::Value(value) => Ok(Claim::Value(value)),
             Probe::Compute(ticket) => Ok(Claim::Compute(ticket)),
             Probe::Absent | Probe::Reentry | Probe::Reentered | Probe::Busy => {
@@ -717,9 +743,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
     /// or its computation to take over. Until then the task is woken when it
     /// is.
     #[cfg(feature = "async")]
-    pub(crate) fn poll(&self, hash: u64, id: u64, waker: &Waker) -> core::task::Poll<Claim<V>> {
+    pub(crate) fn poll(&self, at: Waiting, waker: &Waker) -> core::task::Poll<Claim<V>> {
         use core::task::Poll;
-        let mut table = self.shards.lock(self.shards.index(hash));
+        let Waiting { part, hash, id } = at;
+        let mut table = self.shards.lock(part);
         match table.woken(hash, id, TASK) {
             Some(Probe::Value(value)) => Poll::Ready(Claim::Value(value)),
             Some(Probe::Compute(ticket)) => Poll::Ready(Claim::Compute(ticket)),
@@ -747,6 +774,16 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mark {
     flights: usize,
+    at: Waiting,
+}
+
+/// An entry of a cache's own table that a task waits for: in which part,
+/// by which hash, which one.
+#[cfg(feature = "async")]
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    part: usize,
     hash: u64,
     id: u64,
 }

@@ -10,8 +10,8 @@
 // `unsafe` in three places: a downcast by a stored `TypeId` (handle.rs);
 // the parts of a store, a lock beside an `UnsafeCell` that is read without
 // the lock under the protocol of `readers` (shards.rs, model-checked with
-// loom); and the `UnsafeCell` itself, which is loom's under `--cfg loom`
-// (sync.rs). None else.
+// loom); and the `UnsafeCell` itself, which is loom's under `--cfg loom`,
+// and the once-set pointer to a growing store's parts (sync.rs). None else.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

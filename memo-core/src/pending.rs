@@ -34,9 +34,9 @@ enum Step<'c, K, V, S> {
     /// Answered when made: a miss to compute, or a value that a second look
     /// found.
     Ready(Result<V, Miss<'c, K, V, S>>),
-    /// Waiting for entry `id` of the flight table, computed by another task;
+    /// Waiting for an entry of the flight table, computed by another task;
     /// `key` in case the wait ends without a value or a claim.
-    Waiting { hash: u64, id: u64, key: K },
+    Waiting { at: crate::flight::Waiting, key: K },
     /// Looking `key` up in a store that blocks on the network, on an I/O
     /// thread; `accept` says whether a stored value answers.
     Looking { job: Offloaded<Result<Option<V>, StoreError>>, key: K, accept: fn(&V) -> bool },
@@ -127,7 +127,7 @@ where
         }
         match self.flights().enter_async(view, self.name, recheck) {
             Ok(claim) => Step::Ready(self.answer_with(|| view.to_owned_key(), claim)),
-            Err((hash, id)) => Step::Waiting { hash, id, key: view.to_owned_key() },
+            Err(at) => Step::Waiting { at, key: view.to_owned_key() },
         }
     }
 }
@@ -227,11 +227,11 @@ where
         loop {
             match core::mem::replace(&mut this.step, Step::Done) {
                 Step::Ready(answer) => return Poll::Ready(answer),
-                Step::Waiting { hash, id, key } => {
-                    return match cache.flights().poll(hash, id, cx.waker()) {
+                Step::Waiting { at, key } => {
+                    return match cache.flights().poll(at, cx.waker()) {
                         Poll::Ready(claim) => Poll::Ready(cache.answer_with(|| key, claim)),
                         Poll::Pending => {
-                            this.step = Step::Waiting { hash, id, key };
+                            this.step = Step::Waiting { at, key };
                             Poll::Pending
                         }
                     };
@@ -279,9 +279,9 @@ where
 
 impl<K, V, S> Drop for Pending<'_, K, V, S> {
     fn drop(&mut self) {
-        if let Step::Waiting { hash, id, .. } = self.step {
+        if let Step::Waiting { at, .. } = self.step {
             if let Some(flights) = self.cache.flights_made() {
-                flights.leave(hash, id);
+                flights.leave(at);
             }
         }
     }

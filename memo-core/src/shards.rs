@@ -13,7 +13,9 @@ use core::sync::atomic::Ordering::Relaxed;
 
 use foldhash::fast::RandomState;
 
-use crate::sync::{Access, AtomicBool, AtomicU64, Condvar, Mutex, MutexGuard, UnsafeCell};
+use crate::sync::{
+    Access, AtomicBool, AtomicU32, AtomicU64, Condvar, Mutex, MutexGuard, OnceBox, UnsafeCell,
+};
 
 use crate::nesting::{self, Inside};
 use crate::readers::{self, REGISTRY, Registry, SLOTS};
@@ -39,12 +41,44 @@ pub(crate) struct Padded<T>(pub T);
 
 /// `T` split into a power-of-two number of locked parts, chosen by hash, with
 /// the seeded hasher that places keys.
+///
+/// A store of a fixed number of parts has them all from the start. A store
+/// that grows ([`Shards::growing`]) starts as one part, kept inline, and
+/// gets the others the first time its lock is contended
+/// [`GROW_AFTER`] times: a cache that one thread uses costs one table and
+/// no part array, and its first call does no work per part.
+///
+/// Growing happens once, under part 0's lock with its readers kept out,
+/// at a moment when part 0 has no claims in flight (see `flight`), and
+/// moves part 0's entries whose hash places them elsewhere into the new
+/// parts before the parts are published (a Release store, which readers
+/// load with Acquire). So under part 0's lock the number of parts never
+/// changes, and under any other part's lock it is final: a writer that
+/// locked part 0 for a hash checks the place again under the lock and
+/// moves on if the store grew meanwhile ([`Shards::lock_for`]). A reader
+/// that placed a key before the growth and reads part 0 after it may miss
+/// an entry that moved: a miss, which takes the lock and finds it. A
+/// claim is always in its key's part; its ticket names the part.
 pub(crate) struct Shards<T> {
-    parts: Box<[Padded<Slot<T>>]>,
+    /// Part 0.
+    first: Padded<Slot<T>>,
+    /// Parts 1 and up: at once, for a fixed count; once grown, else.
+    rest: OnceBox<Box<[Padded<Slot<T>>]>>,
+    /// The number of parts once grown (for a fixed count: from the start).
+    count: usize,
+    /// How a growing store moves part 0's entries into new parts: `None`
+    /// for a fixed count.
+    split: Option<Split<T>>,
+    /// How often a lock of part 0 found it taken (of a growing store).
+    contended: AtomicU32,
     state: RandomState,
     /// Hits of lock-free reads, one counter per reader slot (each written by
-    /// one thread only, on a line of its own).
-    hits: Box<[Line]>,
+    /// one thread only, on a line of its own): made by the first write,
+    /// which comes before any entry can be hit.
+    hits: OnceBox<Box<[Line]>>,
+    /// Hits of lock-free reads that found no counters (none do: a hit
+    /// finds an entry, which a write made, after the counters).
+    stray_hits: AtomicU64,
     /// The sum of `hits` at the last reset: the counters themselves are
     /// never written by another thread than their own, since a reset's
     /// store could be lost against a reader's load and store.
@@ -61,6 +95,26 @@ pub(crate) struct Shards<T> {
 /// A counter on a cache line of its own.
 #[repr(align(64))]
 struct Line(AtomicU64);
+
+/// Makes parts `1..count` of a growing store, moving into them the entries
+/// of part 0 that `place` (from a key's hash, with the store's hasher)
+/// puts there: `place` gives `1..count` for them, 0 for those that stay.
+/// `None`, and nothing moved, while part 0 has claims in flight (see
+/// `flight`): they stay where their waiters and tickets find them, and a
+/// caller that missed the key after the growth, placed elsewhere, would
+/// not see them and compute the key a second time.
+pub(crate) type Split<T> =
+    fn(&mut T, count: usize, state: &RandomState, place: &dyn Fn(u64) -> usize) -> Option<Vec<T>>;
+
+/// Contended locks of part 0 after which a growing store grows: a few, so
+/// that one collision of two threads does not cost the parts, and soon
+/// enough that threads that keep missing at once stop queueing.
+#[cfg(not(loom))]
+pub(crate) const GROW_AFTER: u32 = 8;
+
+/// The loom model grows at the first contention, so that it explores growth.
+#[cfg(loom)]
+pub(crate) const GROW_AFTER: u32 = 1;
 
 /// One part: its lock, whether a writer is in it (for lock-free readers, see
 /// `readers`), and where threads waiting for a computation of one of its keys
@@ -83,6 +137,8 @@ unsafe impl<T: Send> Sync for Slot<T> {}
 /// A locked part, with lock-free readers kept out until it is dropped.
 pub(crate) struct WriteGuard<'a, T> {
     guard: MutexGuard<'a>,
+    /// Which part.
+    index: usize,
     /// The access to the part's data, ended before readers come back in.
     data: Access<T>,
     /// The part's flag, if it has lock-free readers to let back in.
@@ -124,29 +180,59 @@ impl<T> Drop for WriteGuard<'_, T> {
     }
 }
 
+impl<T> Slot<T> {
+    fn new(data: T) -> Padded<Self> {
+        Padded(Slot {
+            lock: Mutex::new(),
+            data: UnsafeCell::new(data),
+            writing: AtomicBool::new(false),
+            settled: Condvar::new(),
+        })
+    }
+}
+
 impl<T> Shards<T> {
-    /// `count` parts (rounded up to a power of two), each made by `make`,
-    /// read without their locks if `lock_free`.
-    pub(crate) fn new(count: usize, lock_free: bool, make: impl FnMut() -> T) -> Self {
+    /// `count` parts (rounded up to a power of two), each made by `make`
+    /// from its index, all at once, read without their locks if `lock_free`.
+    pub(crate) fn new(count: usize, lock_free: bool, make: impl FnMut(usize) -> T) -> Self {
         let mut make = make;
         let count = count.max(1).next_power_of_two();
+        let shards = Self::with(Slot::new(make(0)), count, None, lock_free);
+        if count > 1 {
+            shards.rest.get_or_init(|| (1..count).map(|index| Slot::new(make(index))).collect());
+        }
+        shards
+    }
+
+    /// One part, `first`, read without its lock if `lock_free`, that grows
+    /// to `count` (rounded up to a power of two) when contended, moving its
+    /// entries with `split`.
+    pub(crate) fn growing(count: usize, lock_free: bool, first: T, split: Split<T>) -> Self {
+        Self::with(Slot::new(first), count.max(1).next_power_of_two(), Some(split), lock_free)
+    }
+
+    fn with(first: Padded<Slot<T>>, count: usize, split: Option<Split<T>>, lock_free: bool) -> Self {
         Shards {
-            parts: (0..count)
-                .map(|_| {
-                    Padded(Slot {
-                        lock: Mutex::new(),
-                        data: UnsafeCell::new(make()),
-                        writing: AtomicBool::new(false),
-                        settled: Condvar::new(),
-                    })
-                })
-                .collect(),
+            first,
+            rest: OnceBox::new(),
+            count,
+            split,
+            contended: AtomicU32::new(0),
             state: RandomState::default(),
-            // No lock-free reads, no counters for them.
-            hits: (0..if lock_free { SLOTS } else { 0 }).map(|_| Line(AtomicU64::new(0))).collect(),
+            hits: OnceBox::new(),
+            stray_hits: AtomicU64::new(0),
             bypassed: AtomicU64::new(0),
             hits_base: AtomicU64::new(0),
             lock_free,
+        }
+    }
+
+    /// Part `index` (of the parts there are now).
+    #[inline]
+    fn slot(&self, index: usize) -> &Slot<T> {
+        match self.rest.get() {
+            Some(rest) if index > 0 => rest.get(index - 1).map_or(&self.first.0, |part| &part.0),
+            _ => &self.first.0,
         }
     }
 
@@ -176,27 +262,111 @@ impl<T> Shards<T> {
         self.state.hash_one(value)
     }
 
-    /// The index of the part that holds keys of this hash. Bits 32 and up: the
-    /// table inside a part uses the low bits for buckets and the top seven for
-    /// tags.
+    /// The index of the part that holds keys of this hash now. Bits 32 and
+    /// up: the table inside a part uses the low bits for buckets and the top
+    /// seven for tags. Only part 0 may be told before a growth and another
+    /// part after it: see [`lock_for`](Shards::lock_for).
     #[inline]
-    #[allow(clippy::cast_possible_truncation, reason = "masked to the number of parts")]
     pub(crate) fn index(&self, hash: u64) -> usize {
-        (hash >> 32) as usize & (self.parts.len() - 1)
+        place(hash, self.len())
     }
 
     /// Locks part `index` for a change: lock-free readers are kept out, and
     /// those in it are waited for. Blocks, even inside memo's bookkeeping:
-    /// for settling a claim (see `nesting`) and for threads outside.
+    /// for settling a claim (see `nesting`) and for threads outside. The
+    /// part of a claim, or of a fixed count: else [`lock_for`](Shards::lock_for).
     #[inline]
     pub(crate) fn lock(&self, index: usize) -> WriteGuard<'_, T> {
-        let slot = &self.parts[index].0;
-        let guard = slot.lock.lock();
+        let slot = self.slot(index);
+        let guard = match slot.lock.try_lock() {
+            Some(guard) => guard,
+            None => {
+                if index == 0 && self.split.is_some() {
+                    self.contended.fetch_add(1, Relaxed);
+                }
+                slot.lock.lock()
+            }
+        };
+        self.guard(slot, index, guard, false)
+    }
+
+    /// A guard of `slot`, whose lock `guard` holds, once its readers are
+    /// kept out.
+    #[inline]
+    fn guard<'a>(
+        &'a self,
+        slot: &'a Slot<T>,
+        index: usize,
+        guard: MutexGuard<'a>,
+        nested: bool,
+    ) -> WriteGuard<'a, T> {
         let writing = self.lock_free.then_some(&slot.writing);
         if let Some(writing) = writing {
             REGISTRY.exclude(marker(slot), writing);
+            if self.hits.get().is_none() {
+                self.make_hit_counters();
+            }
         }
-        WriteGuard { guard, data: Access::new(&slot.data), writing, nested: false, _inside: Inside::new() }
+        WriteGuard { guard, index, data: Access::new(&slot.data), writing, nested, _inside: Inside::new() }
+    }
+
+    #[cold]
+    fn make_hit_counters(&self) {
+        self.hits.get_or_init(|| (0..SLOTS).map(|_| Line(AtomicU64::new(0))).collect());
+    }
+
+    /// Locks the part that holds keys of `hash`, as [`lock`](Shards::lock)
+    /// does: a growing store that was contended enough grows first; one
+    /// that grew while this thread waited for part 0 is locked again at
+    /// the key's new place.
+    #[inline]
+    pub(crate) fn lock_for(&self, hash: u64) -> WriteGuard<'_, T> {
+        let guard = self.lock(self.index(hash));
+        self.settle_place(guard, hash, |index| Some(self.lock(index)))
+            .unwrap_or_else(|| self.lock(self.index(hash)))
+    }
+
+    /// After a lock of the part that `hash` was placed in: grows, if it is
+    /// part 0 of a growing store contended enough, and then, if the key's
+    /// place has moved, gives the part up and takes the new one with
+    /// `relock`.
+    #[inline]
+    fn settle_place<'a>(
+        &'a self,
+        mut guard: WriteGuard<'a, T>,
+        hash: u64,
+        relock: impl FnOnce(usize) -> Option<WriteGuard<'a, T>>,
+    ) -> Option<WriteGuard<'a, T>> {
+        if guard.index != 0 || self.split.is_none() {
+            return Some(guard);
+        }
+        if self.rest.get().is_none() && self.contended.load(Relaxed) >= GROW_AFTER {
+            self.grow(&mut guard);
+        }
+        let index = self.index(hash);
+        if index == 0 {
+            return Some(guard);
+        }
+        drop(guard);
+        relock(index)
+    }
+
+    /// Makes the other parts, under part 0's lock (`part`), with part 0's
+    /// entries that belong there moved in, then publishes them.
+    #[cold]
+    #[inline(never)]
+    fn grow(&self, part: &mut WriteGuard<'_, T>) {
+        let Some(split) = self.split else { return };
+        let count = self.count;
+        if count < 2 {
+            return;
+        }
+        // The user's `Hash` runs here, under the lock, as in a table's
+        // rehash: if it panics, the entries moved so far are dropped (a
+        // cache may forget entries) and the store stays one part.
+        if let Some(parts) = split(&mut **part, count, &self.state, &|hash| place(hash, count)) {
+            self.rest.get_or_init(|| parts.into_iter().map(Slot::new).collect());
+        }
     }
 
     /// Locks part `index` as [`lock`](Shards::lock) does, unless this thread
@@ -211,18 +381,26 @@ impl<T> Shards<T> {
         self.enter_nested(index)
     }
 
-    /// [`lock`](Shards::lock) to settle a claim (`settling`), which may
-    /// always block (see `nesting`); else [`enter`](Shards::enter).
+    /// [`enter`](Shards::enter) of the part that holds keys of `hash`, as
+    /// [`lock_for`](Shards::lock_for) finds it.
     #[inline]
-    pub(crate) fn take(&self, index: usize, settling: bool) -> Option<WriteGuard<'_, T>> {
-        if settling { Some(self.lock(index)) } else { self.enter(index) }
+    pub(crate) fn enter_for(&self, hash: u64) -> Option<WriteGuard<'_, T>> {
+        let guard = self.enter(self.index(hash))?;
+        self.settle_place(guard, hash, |index| self.enter(index))
     }
 
-    /// [`enter`](Shards::enter) for a lookup: one that cannot have its part
-    /// is a miss, counted here, since the part cannot count it.
+    /// [`lock_for`](Shards::lock_for) to settle a claim (`settling`), which
+    /// may always block (see `nesting`); else [`enter_for`](Shards::enter_for).
     #[inline]
-    pub(crate) fn enter_lookup(&self, index: usize) -> Option<WriteGuard<'_, T>> {
-        let part = self.enter(index);
+    pub(crate) fn take_for(&self, hash: u64, settling: bool) -> Option<WriteGuard<'_, T>> {
+        if settling { Some(self.lock_for(hash)) } else { self.enter_for(hash) }
+    }
+
+    /// [`enter_for`](Shards::enter_for) for a lookup: one that cannot have
+    /// its part is a miss, counted here, since the part cannot count it.
+    #[inline]
+    pub(crate) fn enter_lookup(&self, hash: u64) -> Option<WriteGuard<'_, T>> {
+        let part = self.enter_for(hash);
         if part.is_none() {
             self.count_bypass();
         }
@@ -231,27 +409,20 @@ impl<T> Shards<T> {
 
     #[cold]
     fn enter_nested(&self, index: usize) -> Option<WriteGuard<'_, T>> {
-        let slot = &self.parts[index].0;
+        let slot = self.slot(index);
         let guard = slot.lock.try_lock()?;
-        let writing = self.lock_free.then_some(&slot.writing);
-        if let Some(writing) = writing {
-            if !REGISTRY.try_exclude(marker(slot), writing) {
-                return None;
-            }
+        if self.lock_free && !REGISTRY.try_exclude(marker(slot), &slot.writing) {
+            return None;
         }
-        Some(WriteGuard {
-            guard,
-            data: Access::new(&slot.data),
-            writing,
-            nested: true,
-            _inside: Inside::new(),
-        })
+        // Readers are out; `guard` keeps them out (its own exclude finds
+        // none and returns at once).
+        Some(self.guard(slot, index, guard, true))
     }
 
-    /// Sleeps until a computation in part `index` is settled: the lock is
+    /// Sleeps until a computation in `guard`'s part is settled: the lock is
     /// released, and readers let in, meanwhile.
-    pub(crate) fn wait(&self, index: usize, guard: &mut WriteGuard<'_, T>) {
-        let slot = &self.parts[index].0;
+    pub(crate) fn wait(&self, guard: &mut WriteGuard<'_, T>) {
+        let slot = self.slot(guard.index);
         // The access ends while the lock is released and readers read.
         guard.data.release();
         if let Some(writing) = guard.writing {
@@ -266,16 +437,16 @@ impl<T> Shards<T> {
 
     /// Wakes the threads that sleep on part `index`.
     pub(crate) fn settled(&self, index: usize) -> &Condvar {
-        &self.parts[index].0.settled
+        &self.slot(index).settled
     }
 
-    /// Runs `read` on part `index` without its lock, and with no write to
-    /// memory that another thread reads; counts a hit if `read` says it is
-    /// one. `None` when a writer is in the part (or this thread cannot read
-    /// so): the caller takes the lock instead.
+    /// Runs `read` on the part that holds keys of `hash` without its lock,
+    /// and with no write to memory that another thread reads; counts a hit
+    /// if `read` says it is one. `None` when a writer is in the part (or
+    /// this thread cannot read so): the caller takes the lock instead.
     #[inline(always)]
     #[allow(unsafe_code, reason = "a read that the readers' protocol keeps apart from every write")]
-    pub(crate) fn read<R>(&self, index: usize, read: impl FnOnce(&T) -> Option<R>) -> Option<R>
+    pub(crate) fn read<R>(&self, hash: u64, read: impl FnOnce(&T) -> Option<R>) -> Option<R>
     where
         T: Sync,
     {
@@ -283,22 +454,33 @@ impl<T> Shards<T> {
             return None;
         }
         let me = readers::mine()?;
-        let slot = &self.parts[index].0;
+        let slot = self.slot(self.index(hash));
         let found = REGISTRY.read(me, marker(slot), &slot.writing, || {
             // SAFETY: every `&mut T` comes from a `WriteGuard`, made only
             // after `exclude` has seen no reader in this part and set
             // `writing`, and dropped only after it cleared `writing` again;
             // `read` runs only while this thread's slot names this part and
             // `writing` was clear after that: the protocol of `readers` makes
-            // the two never overlap. `T: Sync`, so sharing `&T` between
-            // readers is sound.
+            // the two never overlap. A part made by a growth was written
+            // before it was published, and this thread loaded it after.
+            // `T: Sync`, so sharing `&T` between readers is sound.
             let data = slot.data.get();
             read(unsafe { data.deref() })
         })??;
-        // Only this thread writes this counter: no atomic read-modify-write.
-        let hits = &self.hits[me].0;
-        hits.store(hits.load(Relaxed) + 1, Relaxed);
+        match self.hits.get() {
+            Some(hits) => {
+                // Only this thread writes this counter: no atomic read-modify-write.
+                let hits = &hits[me].0;
+                hits.store(hits.load(Relaxed) + 1, Relaxed);
+            }
+            None => self.count_stray_hit(),
+        }
         Some(found)
+    }
+
+    #[cold]
+    fn count_stray_hit(&self) {
+        self.stray_hits.fetch_add(1, Relaxed);
     }
 
     /// The hits of lock-free reads since the last reset.
@@ -307,7 +489,8 @@ impl<T> Shards<T> {
     }
 
     fn hits_total(&self) -> u64 {
-        self.hits.iter().map(|line| line.0.load(Relaxed)).sum()
+        let counted = self.hits.get().map_or(0, |hits| hits.iter().map(|line| line.0.load(Relaxed)).sum());
+        counted + self.stray_hits.load(Relaxed)
     }
 
     /// Sets the hits of lock-free reads, and the lookups that could not have
@@ -317,19 +500,43 @@ impl<T> Shards<T> {
         self.bypassed.store(0, Relaxed);
     }
 
+    /// The number of parts now.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.parts.len()
+        self.rest.get().map_or(1, |rest| rest.len() + 1)
     }
 
     /// Every part in turn, each locked only while `f` looks at it; inside
     /// memo's bookkeeping (a `Clone` that clears a cache), only the parts
-    /// that [`enter`](Shards::enter) can have.
+    /// that [`enter`](Shards::enter) can have. Part 0 first, and the number
+    /// of parts read after it: a growth either came before part 0's turn,
+    /// and its parts are seen, or comes after it, with only entries made
+    /// after that turn.
     pub(crate) fn each(&self, mut f: impl FnMut(&mut T)) {
-        for index in 0..self.parts.len() {
+        if let Some(mut part) = self.enter(0) {
+            f(&mut part);
+        }
+        for index in 1..self.len() {
             if let Some(mut part) = self.enter(index) {
                 f(&mut part);
             }
         }
+    }
+}
+
+/// The part of `hash` among `count` parts (a power of two).
+#[inline]
+#[allow(clippy::cast_possible_truncation, reason = "masked to the number of parts")]
+fn place(hash: u64, count: usize) -> usize {
+    (hash >> 32) as usize & (count - 1)
+}
+
+impl<T> WriteGuard<'_, T> {
+    /// Which part this guard holds.
+    #[cfg(feature = "async")]
+    #[inline]
+    pub(crate) fn index(&self) -> usize {
+        self.index
     }
 }
 
@@ -339,7 +546,7 @@ mod tests {
 
     #[test]
     fn parts_are_a_power_of_two_on_their_own_cache_lines() {
-        let shards = Shards::new(5, true, || 0_u8);
+        let shards = Shards::new(5, true, |_| 0_u8);
         assert_eq!(shards.len(), 8);
         assert!(core::mem::align_of::<Padded<Slot<u8>>>() >= 128);
         assert!((0..1000_u64).all(|h| shards.index(shards.hash_one(h)) < 8));
@@ -347,6 +554,53 @@ mod tests {
         assert_eq!(Shards::<u8>::for_maxsize(127), 1);
         assert_eq!(Shards::<u8>::for_maxsize(1000), 125);
         assert_eq!(Shards::<u8>::for_maxsize(1 << 30), DEFAULT_SHARDS);
+    }
+
+    type Entries = Vec<(u64, u64)>;
+
+    fn split(
+        part: &mut Entries,
+        count: usize,
+        _: &RandomState,
+        place: &dyn Fn(u64) -> usize,
+    ) -> Option<Vec<Entries>> {
+        let mut parts: Vec<Entries> = (1..count).map(|_| Vec::new()).collect();
+        for (hash, value) in part.extract_if(.., |(hash, _)| place(*hash) != 0) {
+            parts[place(hash) - 1].push((hash, value));
+        }
+        Some(parts)
+    }
+
+    #[test]
+    fn a_growing_store_is_one_part_until_contended_then_keeps_every_entry_in_its_part() {
+        let shards = Shards::growing(8, true, Entries::new(), split);
+        let hashes: Vec<u64> = (0..64_u64).map(|i| (i << 32) | i).collect();
+        for &hash in &hashes {
+            shards.lock_for(hash).push((hash, hash + 1));
+        }
+        assert_eq!(shards.len(), 1, "one thread alone never grows it");
+        // Another thread locks part 0 while this one holds it, until it
+        // has been kept waiting often enough.
+        for _ in 0..1000 {
+            if shards.len() > 1 {
+                break;
+            }
+            std::thread::scope(|scope| {
+                let held = shards.lock(0);
+                scope.spawn(|| drop(shards.lock_for(hashes[0])));
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                drop(held);
+            });
+        }
+        assert_eq!(shards.len(), 8, "contended, it grew");
+        for &hash in &hashes {
+            let part = shards.lock_for(hash);
+            assert_eq!(part.index, shards.index(hash));
+            assert_eq!(part.iter().filter(|(h, v)| *h == hash && *v == hash + 1).count(), 1, "{hash:x}");
+        }
+        let mut total = 0;
+        shards.each(|part| total += part.len());
+        assert_eq!(total, hashes.len(), "nothing lost, nothing doubled");
     }
 }
 

@@ -9,7 +9,7 @@
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, fence};
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
 
     /// A lock of no data: the data it guards is an [`UnsafeCell`] beside it.
     pub(crate) struct Mutex(parking_lot::Mutex<()>);
@@ -130,7 +130,7 @@ mod imp {
 #[cfg(loom)]
 mod imp {
     pub(crate) use loom::cell::{MutPtr, UnsafeCell};
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, fence};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
 
     /// See the other `Access`: here the access is loom's, and it ends when
     /// released.
@@ -197,3 +197,64 @@ mod imp {
 }
 
 pub(crate) use imp::*;
+
+/// A value set at most once, then read without a lock: `once_cell`'s
+/// `race::OnceBox`, on this module's atomics so that loom sees its
+/// publication. The value is boxed before it is published with a
+/// Release compare-and-swap; a reader that loads the pointer with
+/// Acquire sees it whole. A thread that loses the race drops its box.
+pub(crate) struct OnceBox<T> {
+    ptr: AtomicPtr<T>,
+}
+
+// SAFETY: as for `std::sync::OnceLock<Box<T>>`: the value is shared
+// between threads once set (`Sync` needs `T: Sync + Send`), and dropped
+// by whichever thread drops the `OnceBox` (`Send` needs `T: Send`).
+unsafe impl<T: Send + Sync> Sync for OnceBox<T> {}
+// SAFETY: see above.
+unsafe impl<T: Send> Send for OnceBox<T> {}
+
+impl<T> OnceBox<T> {
+    pub(crate) fn new() -> Self {
+        OnceBox { ptr: AtomicPtr::new(core::ptr::null_mut()) }
+    }
+
+    /// The value, if it is set.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&T> {
+        let ptr = self.ptr.load(core::sync::atomic::Ordering::Acquire);
+        // SAFETY: a non-null pointer is a `Box` published by `get_or_init`
+        // (its Release, this Acquire), never freed before `self` is.
+        unsafe { ptr.as_ref() }
+    }
+
+    /// The value, set by `make` if it is not set yet.
+    pub(crate) fn get_or_init(&self, make: impl FnOnce() -> T) -> &T {
+        use core::sync::atomic::Ordering::{AcqRel, Acquire};
+        if let Some(value) = self.get() {
+            return value;
+        }
+        let new = Box::into_raw(Box::new(make()));
+        let ptr = match self.ptr.compare_exchange(core::ptr::null_mut(), new, AcqRel, Acquire) {
+            Ok(_) => new,
+            Err(set) => {
+                // SAFETY: `new` was never published: this thread owns it.
+                drop(unsafe { Box::from_raw(new) });
+                set
+            }
+        };
+        // SAFETY: `ptr` is published and lives as long as `self`.
+        unsafe { &*ptr }
+    }
+}
+
+impl<T> Drop for OnceBox<T> {
+    fn drop(&mut self) {
+        let ptr = self.ptr.load(core::sync::atomic::Ordering::Acquire);
+        if !ptr.is_null() {
+            // SAFETY: published by `get_or_init`, and `&mut self`: no reader
+            // is left.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+    }
+}

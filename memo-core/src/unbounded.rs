@@ -3,6 +3,7 @@
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 
+use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
@@ -18,10 +19,10 @@ use crate::store::{Claim, Store, StoreError, Want};
 /// arguments (`fib(n)` for `n < 100`), where the set of keys, not the cache,
 /// limits memory.
 ///
-/// Entries live in hashbrown tables, hashed with a per-store seeded foldhash
-/// and split by hash into independently locked parts, so that threads on
-/// different keys rarely meet on a lock. No lock is held while a function body
-/// runs.
+/// Entries live in hashbrown tables, hashed with a per-store seeded foldhash:
+/// one table until threads meet on its lock, then split by hash into 128
+/// independently locked parts, so that threads on different keys rarely
+/// meet on a lock. No lock is held while a function body runs.
 ///
 /// ```
 /// use memo::{Cache, Unbounded};
@@ -49,7 +50,7 @@ struct Part<K, V> {
 /// Stores `value` for `key` in `table`; returns the value it replaces.
 fn put<K: Hash + Eq, V>(
     table: &mut HashTable<(K, V)>,
-    state: &foldhash::fast::RandomState,
+    state: &RandomState,
     hash: u64,
     key: K,
     value: V,
@@ -63,23 +64,44 @@ fn put<K: Hash + Eq, V>(
     }
 }
 
-impl<K, V> Unbounded<K, V> {
-    /// An empty store.
-    #[must_use]
-    pub fn new() -> Self {
-        Unbounded {
-            shards: Shards::new(DEFAULT_SHARDS, true, || Part {
-                table: HashTable::new(),
-                flights: Table::new(),
-                hits: 0,
-                misses: 0,
-                expirations: 0,
-            }),
-        }
+impl<K, V> Part<K, V> {
+    const fn empty(flights: Table<K, V>) -> Self {
+        Part { table: HashTable::new(), flights, hits: 0, misses: 0, expirations: 0 }
     }
 }
 
-impl<K, V> Default for Unbounded<K, V> {
+impl<K: Hash, V> Part<K, V> {
+    /// Parts `1..count` for a growing store, with the entries of `self`
+    /// that `place` puts there; the counts stay. `None` while keys are in
+    /// flight (see `Shards`).
+    fn split(
+        &mut self,
+        count: usize,
+        state: &RandomState,
+        place: &dyn Fn(u64) -> usize,
+    ) -> Option<Vec<Self>> {
+        let mut parts: Vec<Self> = self.flights.parts_after(count)?.into_iter().map(Part::empty).collect();
+        for (key, value) in self.table.extract_if(|(k, _)| place(state.hash_one(k)) != 0) {
+            let hash = state.hash_one(&key);
+            if let Some(part) = parts.get_mut(place(hash).wrapping_sub(1)) {
+                part.table.insert_unique(hash, (key, value), |(k, _)| state.hash_one(k));
+            }
+        }
+        Some(parts)
+    }
+}
+
+impl<K: Hash, V> Unbounded<K, V> {
+    /// An empty store: one part, which grows into 128 parts the first
+    /// times threads meet on its lock, so that a cache one thread uses
+    /// costs one table.
+    #[must_use]
+    pub fn new() -> Self {
+        Unbounded { shards: Shards::growing(DEFAULT_SHARDS, true, Part::empty(Table::new()), Part::split) }
+    }
+}
+
+impl<K: Hash, V> Default for Unbounded<K, V> {
     fn default() -> Self {
         Self::new()
     }
@@ -104,11 +126,11 @@ where
     /// Not inlined: a memoized recursion's every level keeps the frame of
     /// what is inlined into it.
     #[inline(never)]
-    fn claim_locked<Q>(&self, index: usize, hash: u64, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
+    fn claim_locked<Q>(&self, hash: u64, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        let Some(mut part) = self.shards.enter_lookup(index) else { return Claim::Unsupported };
+        let Some(mut part) = self.shards.enter_lookup(hash) else { return Claim::Unsupported };
         if let Some((_, value)) = part.table.find(hash, |(k, _)| key.matches(k)) {
             if want.accepts(value) {
                 let value = value.clone();
@@ -130,7 +152,7 @@ where
         let refresh = matches!(want, Want::Recompute);
         let claim = flight::claim_in(
             &mut part,
-            |g| self.shards.wait(index, g),
+            |g| self.shards.wait(g),
             |p| &mut p.flights,
             hash,
             key,
@@ -154,11 +176,11 @@ where
     /// A hit found without the part's lock (see `readers`), if there is one:
     /// a stored value that `want` accepts.
     #[inline]
-    fn read_hit<Q>(&self, index: usize, hash: u64, key: &Q, want: Want<'_, V>) -> Option<V>
+    fn read_hit<Q>(&self, hash: u64, key: &Q, want: Want<'_, V>) -> Option<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        self.shards.read(index, |part| {
+        self.shards.read(hash, |part| {
             let (_, value) = part.table.find(hash, |(k, _)| key.matches(k))?;
             want.accepts(value).then(|| value.clone())
         })
@@ -176,11 +198,10 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let index = self.shards.index(hash);
-        if let Some(value) = self.read_hit(index, hash, key, Want::Any) {
+        if let Some(value) = self.read_hit(hash, key, Want::Any) {
             return Ok(Some(value));
         }
-        let Some(mut part) = self.shards.enter_lookup(index) else { return Ok(None) };
+        let Some(mut part) = self.shards.enter_lookup(hash) else { return Ok(None) };
         let found = part.table.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone());
         if found.is_some() {
             part.hits += 1;
@@ -195,7 +216,7 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let Some(mut guard) = self.shards.enter_lookup(self.shards.index(hash)) else {
+        let Some(mut guard) = self.shards.enter_lookup(hash) else {
             return Ok(Found::Miss);
         };
         let part = &mut *guard;
@@ -224,7 +245,7 @@ where
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
         let hash = self.shards.hash_one(&key);
         // Inside memo's bookkeeping with the part taken: not kept.
-        let Some(mut part) = self.shards.enter(self.shards.index(hash)) else { return Ok(()) };
+        let Some(mut part) = self.shards.enter_for(hash) else { return Ok(()) };
         let replaced = put(&mut part.table, self.shards.hasher(), hash, key, value);
         drop(part);
         // A replaced value is dropped after the lock is released, so that its
@@ -238,7 +259,7 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let Some(mut part) = self.shards.enter(self.shards.index(hash)) else { return Ok(false) };
+        let Some(mut part) = self.shards.enter_for(hash) else { return Ok(false) };
         let removed = match part.table.find_entry(hash, |(k, _)| key.matches(k)) {
             Ok(entry) => Some(entry.remove().0),
             Err(_) => None,
@@ -277,11 +298,10 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let index = self.shards.index(hash);
-        if let Some(value) = self.read_hit(index, hash, key, want) {
+        if let Some(value) = self.read_hit(hash, key, want) {
             return Claim::Hit(value);
         }
-        self.claim_locked(index, hash, key, want, name)
+        self.claim_locked(hash, key, want, name)
     }
 
     fn __settle(
@@ -295,36 +315,37 @@ where
         V: Clone,
     {
         let state = self.shards.hasher();
-        let hash = match (ticket, &key) {
-            (Some(ticket), _) => ticket.hash,
-            (None, Some(key)) if store => state.hash_one(key),
-            (None, _) => return,
-        };
-        let index = self.shards.index(hash);
         // The table's clone is made before the lock: the user's `Clone` may
         // call back into this cache, or panic (the caller's `Miss` then
         // gives the claim up).
         let mut stored = value.filter(|_| store).cloned();
-        let Some(mut guard) = self.shards.take(index, ticket.is_some()) else { return };
-        let part = &mut *guard;
-        let mut replaced = None;
-        let mut put =
-            |key| replaced = stored.take().and_then(|value| put(&mut part.table, state, hash, key, value));
-        let settled = match ticket {
-            Some(ticket) => Some(part.flights.settle_keeping(ticket, value, current, put)),
-            None => {
-                if let Some(key) = key.filter(|_| current()) {
-                    put(key);
-                }
-                None
+        let Some(ticket) = ticket else {
+            let Some(key) = key.filter(|_| store) else { return };
+            let hash = state.hash_one(&key);
+            let Some(mut part) = self.shards.enter_for(hash) else { return };
+            let (mut replaced, mut unstored) = (None, None);
+            match stored.take() {
+                Some(value) if current() => replaced = put(&mut part.table, state, hash, key, value),
+                value => unstored = Some((key, value)),
             }
+            drop(part);
+            // The user's types are dropped after the lock is released.
+            drop((replaced, unstored));
+            return;
         };
+        // The claim's part is its key's (a store grows only while no key
+        // is in flight in part 0, see `Shards`).
+        let mut guard = self.shards.lock(ticket.part);
+        let part = &mut *guard;
+        let (mut replaced, mut unstored) = (None, None);
+        let settled = part.flights.settle_keeping(ticket, value, current, |key| match stored.take() {
+            Some(value) => replaced = put(&mut part.table, state, ticket.hash, key, value),
+            None => unstored = Some(key),
+        });
         drop(guard);
         // The user's types are dropped after the lock is released.
-        drop((replaced, stored));
-        if let Some(settled) = settled {
-            settled.finish(self.shards.settled(index));
-        }
+        drop((replaced, stored, unstored));
+        settled.finish(self.shards.settled(ticket.part));
     }
 
     fn info(&self) -> CacheInfo {

@@ -134,14 +134,14 @@ where
     /// a stored value that `want` accepts, marked as used. Not in an exact
     /// LRU, where a hit moves its entry to the front of the list.
     #[inline]
-    fn read_hit<Q>(&self, index: usize, hash: u64, key: &Q, want: Want<'_, V>) -> Option<V>
+    fn read_hit<Q>(&self, hash: u64, key: &Q, want: Want<'_, V>) -> Option<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         if self.exact {
             return None;
         }
-        self.shards.read(index, |part| {
+        self.shards.read(hash, |part| {
             let node = &part.nodes[part.find(hash, |k| key.matches(k))? as usize];
             if !want.accepts(&node.value) {
                 return None;
@@ -168,7 +168,7 @@ where
     ) -> (Option<PartGuard<'_, K, V>>, Displaced<K, V>) {
         let state = self.shards.hasher();
         let home = self.shards.index(hash);
-        let Some(mut part) = self.shards.take(home, blocking) else {
+        let Some(mut part) = self.shards.take_for(hash, blocking) else {
             return (None, (Some(value), None, None));
         };
         if !keep(&part) {
@@ -221,7 +221,7 @@ where
         }
         // From here this insert holds a slot of the count (freed or
         // reserved): given back if the value is not kept after all.
-        let Some(mut part) = self.shards.take(home, blocking) else {
+        let Some(mut part) = self.shards.take_for(hash, blocking) else {
             self.len.fetch_sub(1, Ordering::AcqRel);
             return (None, (Some(value), None, freed));
         };
@@ -248,7 +248,6 @@ where
     fn claim_miss<Q>(
         &self,
         mut part: WriteGuard<'_, Part<K, V>>,
-        index: usize,
         hash: u64,
         key: &Q,
         want: Want<'_, V>,
@@ -273,7 +272,7 @@ where
         let refresh = matches!(want, Want::Recompute);
         let claim = flight::claim_in(
             &mut part,
-            |g| self.shards.wait(index, g),
+            |g| self.shards.wait(g),
             |p| &mut p.flights,
             hash,
             key,
@@ -300,11 +299,10 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let index = self.shards.index(hash);
-        if let Some(value) = self.read_hit(index, hash, key, Want::Any) {
+        if let Some(value) = self.read_hit(hash, key, Want::Any) {
             return Ok(Some(value));
         }
-        let Some(mut part) = self.shards.enter_lookup(index) else { return Ok(None) };
+        let Some(mut part) = self.shards.enter_lookup(hash) else { return Ok(None) };
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
             part.misses += 1;
             return Ok(None);
@@ -323,7 +321,7 @@ where
     {
         let state = self.shards.hasher();
         let hash = hash_view(state, key);
-        let Some(mut part) = self.shards.enter_lookup(self.shards.index(hash)) else {
+        let Some(mut part) = self.shards.enter_lookup(hash) else {
             return Ok(Found::Miss);
         };
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
@@ -379,7 +377,7 @@ where
     {
         let state = self.shards.hasher();
         let hash = hash_view(state, key);
-        let Some(mut part) = self.shards.enter(self.shards.index(hash)) else { return Ok(false) };
+        let Some(mut part) = self.shards.enter_for(hash) else { return Ok(false) };
         let removed = part.remove(state, hash, |k| key.matches(k));
         drop(part);
         let found = removed.is_some();
@@ -421,11 +419,10 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
-        let index = self.shards.index(hash);
-        if let Some(value) = self.read_hit(index, hash, key, want) {
+        if let Some(value) = self.read_hit(hash, key, want) {
             return Claim::Hit(value);
         }
-        let Some(mut part) = self.shards.enter_lookup(index) else { return Claim::Unsupported };
+        let Some(mut part) = self.shards.enter_lookup(hash) else { return Claim::Unsupported };
         if let Some(i) = part.find(hash, |k| key.matches(k)) {
             if want.accepts(&part.nodes[i as usize].value) {
                 let value = part.nodes[i as usize].value.clone();
@@ -434,7 +431,7 @@ where
                 return Claim::Hit(value);
             }
         }
-        self.claim_miss(part, index, hash, key, want, name)
+        self.claim_miss(part, hash, key, want, name)
     }
 
     fn __settle(

@@ -65,7 +65,8 @@ pub(crate) fn idx(i: usize) -> u32 {
 }
 
 impl<K, V> Part<K, V> {
-    pub(crate) fn new() -> Self {
+    /// Part `index` of its store, empty.
+    pub(crate) fn new(index: usize) -> Self {
         Part {
             nodes: Vec::new(),
             table: HashTable::new(),
@@ -75,7 +76,7 @@ impl<K, V> Part<K, V> {
             misses: 0,
             evictions: 0,
             expirations: 0,
-            flights: Table::new(),
+            flights: Table::at(index),
         }
     }
 
@@ -83,7 +84,7 @@ impl<K, V> Part<K, V> {
     /// returns the nodes, to be dropped once the lock is released.
     pub(crate) fn empty(&mut self) -> Vec<Node<K, V>> {
         let flights = core::mem::replace(&mut self.flights, Table::new());
-        let old = core::mem::replace(self, Part::new());
+        let old = core::mem::replace(self, Part::new(0));
         self.flights = flights;
         old.nodes
     }
