@@ -40,22 +40,15 @@ thread_local! {
     static HELD: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
-/// A claim that a thread holds while its computation is open: counted in
-/// `HELD` from its making to its drop. Only threads' claims are, not tasks'.
-#[derive(Debug)]
-pub(crate) struct Held(());
-
-impl Held {
-    pub(crate) fn new() -> Self {
-        let _ = HELD.try_with(|held| held.set(held.get().saturating_add(1)));
-        Held(())
-    }
+/// Counts a claim that this thread holds from its making (`hold`) to its
+/// settle or abandon (`unhold`). Only threads' claims are, not tasks'.
+pub(crate) fn hold() {
+    let _ = HELD.try_with(|held| held.set(held.get().saturating_add(1)));
 }
 
-impl Drop for Held {
-    fn drop(&mut self) {
-        let _ = HELD.try_with(|held| held.set(held.get().saturating_sub(1)));
-    }
+/// See [`hold`].
+pub(crate) fn unhold() {
+    let _ = HELD.try_with(|held| held.set(held.get().saturating_sub(1)));
 }
 
 /// Whether this thread is inside a memoized computation of its own. Such a
@@ -80,7 +73,7 @@ pub(crate) fn current_thread() -> ThreadId {
 pub(crate) struct Table<K, V> {
     entries: HashTable<Entry<K, V>>,
     /// Numbers the entries of this part, so that a claim finds its own.
-    next_id: u64,
+    next_id: u32,
     /// Which part of its store or cache this table is in: a claim's
     /// ticket names it, since a growing store (see `Shards`) may place the
     /// key elsewhere by the time the claim is settled.
@@ -93,7 +86,7 @@ struct Entry<K, V> {
     hash: u64,
     /// The key, until the settle takes it to the store.
     key: Option<K>,
-    id: u64,
+    id: u32,
     owner: ThreadId,
     /// Times the owner came back to this key from inside its computation
     /// (see [`REENTRY_LIMIT`]).
@@ -116,7 +109,14 @@ impl<K, V> Entry<K, V> {
         self.owner = me;
         self.state = State::Running;
         self.turn = self.turn.wrapping_add(1);
-        Ticket { hash: self.hash, id: self.id, turn: self.turn, part, cache_side, thread: me != TASK }
+        Ticket {
+            hash: self.hash,
+            id: self.id,
+            turn: self.turn,
+            part: small(part),
+            cache_side,
+            thread: me != TASK,
+        }
     }
 }
 
@@ -134,8 +134,10 @@ pub struct Ticket {
     /// The key's hash, as the table that holds the claim computes it.
     pub(crate) hash: u64,
     /// The part whose table holds the claim.
-    pub(crate) part: usize,
-    id: u64,
+    part: u16,
+    /// Which entry of the part's table: the table's numbering wraps after
+    /// 2^32 claims, and an entry is found by its hash too.
+    id: u32,
     /// Which owner of the entry: one more each time a waiter takes an
     /// abandoned entry over, so that a late settle by an earlier owner (the
     /// `Drop` of a miss whose settling panicked) changes nothing.
@@ -144,6 +146,19 @@ pub struct Ticket {
     pub(crate) cache_side: bool,
     /// Held by a thread, not a task.
     pub(crate) thread: bool,
+}
+
+impl Ticket {
+    /// The part whose table holds the claim.
+    #[inline]
+    pub(crate) fn part(&self) -> usize {
+        usize::from(self.part)
+    }
+}
+
+/// A part's index in a ticket: parts are at most `DEFAULT_SHARDS` (128).
+fn small(part: usize) -> u16 {
+    u16::try_from(part).unwrap_or(u16::MAX)
 }
 
 impl Entry<(), ()> {
@@ -194,7 +209,7 @@ pub(crate) enum Probe<V> {
     /// This thread computes it, under this claim (whose entry holds the key).
     Compute(Ticket),
     /// Another thread computes it: wait for entry `id`.
-    Wait(u64),
+    Wait(u32),
 }
 
 impl<K, V> Table<K, V> {
@@ -312,7 +327,7 @@ impl<K, V> Table<K, V> {
     /// answered: it no longer waits, and a settled entry that nobody else
     /// waits for goes (returned, to be dropped after the lock).
     #[cfg(feature = "async")]
-    fn leave(&mut self, hash: u64, id: u64) -> Option<K> {
+    fn leave(&mut self, hash: u64, id: u32) -> Option<K> {
         let mut found = self.entries.find_entry(hash, |e| e.id == id).ok()?;
         let e = found.get_mut();
         e.waiters -= 1;
@@ -406,7 +421,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     #[inline]
     pub(crate) fn claim(&mut self, hash: u64, key: K, me: ThreadId) -> Ticket {
         let id = self.next_id;
-        self.next_id += 1;
+        self.next_id = self.next_id.wrapping_add(1);
         let entry = Entry {
             hash,
             key: Some(key),
@@ -420,12 +435,12 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
             state: State::Running,
         };
         self.entries.insert_unique(hash, entry, Entry::hash_of);
-        Ticket { part: self.part, hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
+        Ticket { part: small(self.part), hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
     }
 
     /// After a wake-up: `None` while entry `id` still runs; else the value
     /// (the last waiter removes the entry), or the computation to take over.
-    fn woken(&mut self, hash: u64, id: u64, me: ThreadId) -> Option<Probe<V>> {
+    fn woken(&mut self, hash: u64, id: u32, me: ThreadId) -> Option<Probe<V>> {
         let (cache_side, part) = (self.cache_side, self.part);
         let Ok(mut found) = self.entries.find_entry(hash, |e| e.id == id) else {
             // Unreachable: an entry with waiters stays until they leave.
@@ -462,7 +477,7 @@ pub(crate) fn wait<G, P, K: Hash + Eq + Clone, V: Clone>(
     sleep: &mut impl FnMut(&mut G),
     table: impl Fn(&mut P) -> &mut Table<K, V>,
     hash: u64,
-    id: u64,
+    id: u32,
     me: ThreadId,
 ) -> Probe<V>
 where
@@ -616,10 +631,10 @@ impl<K, V> Flights<K, V> {
     ) where
         V: Clone,
     {
-        let mut table = self.shards.lock(ticket.part);
+        let mut table = self.shards.lock(ticket.part());
         let settled = table.settle_keeping(ticket, value, current, store);
         drop(table);
-        settled.finish(self.shards.settled(ticket.part));
+        settled.finish(self.shards.settled(ticket.part()));
     }
 
     /// [`settle_keeping`](Flights::settle_keeping) for a value computed
@@ -640,7 +655,7 @@ impl<K, V> Flights<K, V> {
     /// this lock), unless a `clear()` or `refresh()` came since.
     #[cfg(feature = "async")]
     pub(crate) fn take_key(&self, ticket: &Ticket) -> Option<K> {
-        self.shards.lock(ticket.part).take_key(ticket)
+        self.shards.lock(ticket.part()).take_key(ticket)
     }
 
     /// `clear()`: every computation running now is from before it.
@@ -657,7 +672,10 @@ impl<K, V> Flights<K, V> {
     /// The mark of `ticket`, a claim of this table, for [`computing`].
     #[cfg(feature = "async")]
     pub(crate) fn mark(&self, ticket: &Ticket) -> Mark {
-        Mark { flights: self.address(), at: Waiting { part: ticket.part, hash: ticket.hash, id: ticket.id } }
+        Mark {
+            flights: self.address(),
+            at: Waiting { part: ticket.part(), hash: ticket.hash, id: ticket.id },
+        }
     }
 
     /// A waiting task gives up before it was answered.
@@ -785,7 +803,7 @@ pub struct Mark {
 pub struct Waiting {
     part: usize,
     hash: u64,
-    id: u64,
+    id: u32,
 }
 
 /// Which claims the bodies being polled on this thread compute: a lookup
@@ -805,7 +823,14 @@ pub(crate) mod computing {
     /// (the task's): a synchronous lookup inside the body never waits for
     /// another thread's computation, which might be blocked on this one.
     pub(crate) fn during<R>(mark: Mark, poll: impl FnOnce() -> R) -> R {
-        let _held = super::Held::new();
+        struct Held;
+        impl Drop for Held {
+            fn drop(&mut self) {
+                super::unhold();
+            }
+        }
+        super::hold();
+        let _held = Held;
         struct Pop;
         impl Drop for Pop {
             fn drop(&mut self) {

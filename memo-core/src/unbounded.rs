@@ -335,7 +335,7 @@ where
         };
         // The claim's part is its key's (a store grows only while no key
         // is in flight in part 0, see `Shards`).
-        let mut guard = self.shards.lock(ticket.part);
+        let mut guard = self.shards.lock(ticket.part());
         let part = &mut *guard;
         let (mut replaced, mut unstored) = (None, None);
         let settled = part.flights.settle_keeping(ticket, value, current, |key| match stored.take() {
@@ -345,7 +345,7 @@ where
         drop(guard);
         // The user's types are dropped after the lock is released.
         drop((replaced, stored, unstored));
-        settled.finish(self.shards.settled(ticket.part));
+        settled.finish(self.shards.settled(ticket.part()));
     }
 
     fn info(&self) -> CacheInfo {

@@ -321,16 +321,21 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
             (true, true) => "FinishExpiringAsync",
         }
     );
+    // The shared cache's miss of a plain `fn` is completed where it lies
+    // (`&mut`), not moved: each move is a copy in the frame that every
+    // level of a memoized recursion keeps.
+    let in_place = !local && sig.asyncness.is_none();
+    let completed = if in_place { quote!(&mut #miss) } else { quote!(#miss) };
     let finish = if expiring {
         quote! {
             let #keeps = #keep;
             let #lives = #lifetime;
-            ::memo::__private::#finish_trait::#finish_fn(#miss, #value, #lives, #keeps)
+            ::memo::__private::#finish_trait::#finish_fn(#completed, #value, #lives, #keeps)
         }
     } else {
         quote! {
             let #keeps = #keep;
-            ::memo::__private::#finish_trait::#finish_fn(#miss, #value, #keeps)
+            ::memo::__private::#finish_trait::#finish_fn(#completed, #value, #keeps)
         }
     };
     let arrow = match &sig.output {
@@ -412,7 +417,8 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
             #prelude
             match #lookup(#site.handle(), #instance, #make, &#view) {
                 ::core::result::Result::Ok(#value) => #value,
-                ::core::result::Result::Err(#miss) => {
+                #[allow(unused_mut)]
+                ::core::result::Result::Err(mut #miss) => {
                     #[allow(clippy::redundant_closure_call)]
                     let #value = (move || #arrow #body_block)();
                     #finish

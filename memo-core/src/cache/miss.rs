@@ -5,7 +5,7 @@ use core::hash::Hash;
 use core::sync::atomic::Ordering::Release;
 
 use super::Cache;
-use crate::flight::{Held, Ticket};
+use crate::flight::{self, Ticket};
 use crate::store::Store;
 
 /// A lookup that missed: holds the owned key (and, with single-flight, the
@@ -27,27 +27,43 @@ use crate::store::Store;
 /// assert_eq!(cache.lookup(&Exact(&key)).ok(), Some(5));
 /// ```
 #[must_use = "a miss does nothing until it is completed with the value"]
+///
+/// Small (48 bytes with a `u64` key), since a memoized recursion keeps one
+/// in every level's frame.
 pub struct Miss<'c, K, V, S> {
     pub(super) cache: &'c Cache<K, V, S>,
-    pub(super) key: Option<K>,
-    /// The single-flight claim, and how to give it up if the body panics.
-    pub(super) claim: Option<(Ticket, Abandon<K, V, S>)>,
-    /// The cache's epoch when the miss began: without a claim, its value is
-    /// stored only if no `clear()` or `refresh()` came since.
+    pub(super) hold: Hold<K>,
+    /// How to give the claim up if the body panics: known where the bounds
+    /// are, called from `Drop`, where they are not.
+    pub(super) abandon: Abandon<K, V, S>,
+    /// The cache's epoch when the miss began: its value is stored only if
+    /// no `clear()` or `refresh()` came since.
     pub(super) born: u64,
-    /// Counts a thread's claim as held while the miss is open (read by
-    /// nobody: its `Drop` is what counts).
-    pub(super) _held: Option<Held>,
 }
 
-/// Gives a claim up (the body panicked): known where the bounds are, called
-/// from `Drop`, where they are not.
+/// What a miss holds until it is completed.
+pub(super) enum Hold<K> {
+    /// The single-flight claim, whose entry holds the key. Counted in the
+    /// thread's claims (`flight::hold`) while it is open, if a thread's.
+    Claimed(Ticket),
+    /// The owned key, for a miss without a claim.
+    Unclaimed(K),
+    /// Completed.
+    Spent,
+}
+
 type Abandon<K, V, S> = fn(&Cache<K, V, S>, Ticket);
 
 impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
     pub(super) fn claimed(cache: &'c Cache<K, V, S>, ticket: Ticket) -> Self {
-        let held = ticket.thread.then(Held::new);
-        Miss { cache, key: None, claim: Some((ticket, Cache::abandon)), born: cache.epoch(), _held: held }
+        if ticket.thread {
+            flight::hold();
+        }
+        Miss { cache, hold: Hold::Claimed(ticket), abandon: Cache::abandon, born: cache.epoch() }
+    }
+
+    pub(super) fn unclaimed(cache: &'c Cache<K, V, S>, key: K) -> Self {
+        Miss { cache, hold: Hold::Unclaimed(key), abandon: Cache::abandon, born: cache.epoch() }
     }
 
     /// Stores a clone of `value` under the missed key, hands it to the threads
@@ -59,10 +75,20 @@ impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
         value
     }
 
+    /// [`complete`](Miss::complete) (or, unless `keep`,
+    /// [`complete_uncached`](Miss::complete_uncached)) of a miss that stays
+    /// where it is: what `#[memoize]` calls, so that the miss is not copied
+    /// into the call. The miss is spent: dropping it then does nothing.
+    #[doc(hidden)]
+    #[inline(never)]
+    pub fn complete_in_place(&mut self, value: V, keep: bool) -> V {
+        self.settle(keep, &value);
+        value
+    }
+
     /// Hands `value` to the threads that wait for it and returns it, without
     /// storing it: for results that are not to be cached (an `Err`, by default).
     pub fn complete_uncached(mut self, value: V) -> V {
-        self.key = None;
         self.settle(false, &value);
         value
     }
@@ -77,24 +103,37 @@ impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
         let cache = self.cache;
         let born = self.born;
         let current = || store && cache.epoch() == born;
-        let key = self.key.take();
-        match &self.claim {
-            Some((ticket, _)) if S::__FLIGHTS && !ticket.cache_side => {
+        // An unclaimed key is taken at once (its insert may panic); a claim
+        // stays until it is settled, for `Drop` to give up if that panics.
+        let key = match core::mem::replace(&mut self.hold, Hold::Spent) {
+            Hold::Unclaimed(key) => Some(key),
+            Hold::Claimed(ticket) => {
+                self.hold = Hold::Claimed(ticket);
+                None
+            }
+            Hold::Spent => return,
+        };
+        match &self.hold {
+            Hold::Claimed(ticket) if S::__FLIGHTS && !ticket.cache_side => {
                 cache.store.__settle(Some(ticket), None, store, Some(value), &current);
             }
-            None if S::__FLIGHTS => cache.store.__settle(None, key, store, Some(value), &current),
-            Some((ticket, _)) => {
+            Hold::Claimed(ticket) => {
                 if let Some(flights) = cache.flights.get() {
                     flights.settle_keeping(ticket, Some(value), current, |key| cache.keep(key, value));
                 }
             }
-            None => {
+            _ if S::__FLIGHTS => cache.store.__settle(None, key, store, Some(value), &current),
+            _ => {
                 if let (true, Some(key)) = (store, key) {
                     cache.flights().keep(key, current, |key| cache.keep(key, value));
                 }
             }
         }
-        self.claim = None;
+        if let Hold::Claimed(ticket) = core::mem::replace(&mut self.hold, Hold::Spent) {
+            if ticket.thread {
+                flight::unhold();
+            }
+        }
     }
 }
 
@@ -123,11 +162,16 @@ where
     /// to the waiting tasks at once. A lookup that starts before the store has
     /// it may compute it again; it never gets a wrong value.
     pub(crate) fn complete_offloaded(mut self, value: V, keep: bool) -> V {
-        let claimed = |miss: &Self| {
-            let (ticket, _) = miss.claim.as_ref()?;
-            miss.cache.flights_made()?.take_key(ticket)
+        let key = match (keep, &mut self.hold) {
+            (false, _) => None,
+            (true, Hold::Claimed(ticket)) => {
+                self.cache.flights_made().and_then(|flights| flights.take_key(ticket))
+            }
+            (true, hold) => match core::mem::replace(hold, Hold::Spent) {
+                Hold::Unclaimed(key) => Some(key),
+                _ => None,
+            },
         };
-        let key = if keep { self.key.take().or_else(|| claimed(&self)) } else { None };
         if let Some(key) = key {
             let (cache, stored, born) = (self.cache, value.clone(), self.born);
             crate::offload::spawn(move || {
@@ -152,15 +196,31 @@ impl<K, V, S> Miss<'_, K, V, S> {
     /// what a body computing it is polled under (see `flight::computing`).
     #[cfg(feature = "async")]
     pub(crate) fn mark(&self) -> Option<crate::flight::Mark> {
-        let (ticket, _) = self.claim.as_ref()?;
+        let Hold::Claimed(ticket) = &self.hold else { return None };
         Some(self.cache.flights_made()?.mark(ticket))
     }
 }
 
 impl<K, V, S> Drop for Miss<'_, K, V, S> {
     fn drop(&mut self) {
-        if let Some((ticket, abandon)) = self.claim.take() {
-            abandon(self.cache, ticket);
+        if let Hold::Claimed(ticket) = core::mem::replace(&mut self.hold, Hold::Spent) {
+            let thread = ticket.thread;
+            (self.abandon)(self.cache, ticket);
+            if thread {
+                flight::unhold();
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Miss;
+    use crate::Unbounded;
+
+    #[test]
+    fn a_miss_of_a_u64_key_is_48_bytes() {
+        // A memoized recursion keeps one in every level's frame.
+        assert!(core::mem::size_of::<Miss<'_, u64, u64, Unbounded<u64, u64>>>() <= 48);
     }
 }

@@ -204,6 +204,18 @@ where
         if S::__FLIGHTS && self.single_flight {
             return self.claim(view, want);
         }
+        self.find_unclaimed(view, want)
+    }
+
+    /// [`find`](Cache::find) without the store's claims: through the
+    /// cache's own flight table, or without single-flight. Not inlined: a
+    /// memoized recursion's every level keeps the frame of what is inlined
+    /// into it, the paths it does not take included.
+    #[inline(never)]
+    fn find_unclaimed<Q>(&self, view: &Q, want: Want<'_, V>) -> Result<V, Miss<'_, K, V, S>>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
         let seen = self.settles();
         match self.look(view, want) {
             Ok(value) => Ok(value),
@@ -288,7 +300,7 @@ where
 
     /// A miss to compute without a claim.
     pub(crate) fn unclaimed(&self, key: K) -> Miss<'_, K, V, S> {
-        Miss { cache: self, key: Some(key), claim: None, born: self.epoch(), _held: None }
+        Miss::unclaimed(self, key)
     }
 
     /// Gives a claim up: its body did not return. A waiter takes it over.

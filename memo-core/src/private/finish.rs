@@ -65,6 +65,47 @@ where
     }
 }
 
+impl<K, V, S> Finish<V> for &mut Miss<'_, K, V, S>
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, V>,
+{
+    #[inline(always)]
+    fn finish(self, value: V, keep: bool) -> V {
+        self.complete_in_place(value, keep)
+    }
+}
+
+impl<K, V, S> FinishExpiring<V> for &mut Miss<'_, K, Expiring<V>, S>
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+    S: Store<K, Expiring<V>>,
+{
+    #[inline(always)]
+    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
+        let (entry, keep) = expiring_entry(value, lifetime, keep);
+        Finish::finish(self, entry, keep).value
+    }
+}
+
+impl<V> Finish<V> for &mut NoMiss {
+    #[inline(always)]
+    fn finish(self, value: V, keep: bool) -> V {
+        let _ = keep;
+        value
+    }
+}
+
+impl<V> FinishExpiring<V> for &mut NoMiss {
+    #[inline(always)]
+    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
+        let _ = (lifetime, keep);
+        value
+    }
+}
+
 impl<K, V, S> FinishExpiring<V> for Miss<'_, K, Expiring<V>, S>
 where
     K: core::hash::Hash + Eq + Clone,
