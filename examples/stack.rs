@@ -1,7 +1,9 @@
 //! Stack bytes per recursion level of a memoized recursive function: the
 //! distance between the addresses of a local in `depth(n)` and in `depth(n - 1)`,
 //! averaged over 1,000 levels of a cold cache, for the shared and the
-//! per-thread cache, and for the peers `cached` and `memoize`. The deeper a
+//! per-thread cache, for the peers `cached` and `memoize`, and for a
+//! hand-written memo (a `Mutex<HashMap>` looked up and filled around the
+//! body). The deeper a
 //! memoized recursion can go on a given stack depends on it: the last column
 //! is the deepest `n` whose `f(n)` completes from a cold cache on a 2 MiB
 //! thread stack (Rust's default for spawned threads), found by running each
@@ -54,6 +56,20 @@ fn memoize_fn(n: u64) -> u64 {
     if n == 0 { 0 } else { memoize_fn(n - 1).wrapping_add(local) }
 }
 
+static MEMO: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<u64, u64>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn by_hand(n: u64) -> u64 {
+    if let Some(&value) = MEMO.lock().unwrap().get(&n) {
+        return value;
+    }
+    let local = black_box(n);
+    mark(n, &local);
+    let value = if n == 0 { 0 } else { by_hand(n - 1).wrapping_add(local) };
+    MEMO.lock().unwrap().insert(n, value);
+    value
+}
+
 fn plain(n: u64) -> u64 {
     let local = black_box(n);
     mark(n, &local);
@@ -67,12 +83,13 @@ fn per_level(f: fn(u64) -> u64) -> usize {
 
 type Recursive = fn(u64) -> u64;
 
-const ROWS: [(&str, Recursive); 5] = [
+const ROWS: [(&str, Recursive); 6] = [
     ("plain recursion", plain),
     ("#[memoize]", shared),
     ("#[memoize(scope = thread)]", per_thread),
     ("cached", cached_fn),
     ("memoize", memoize_fn),
+    ("by hand: Mutex<HashMap>", by_hand),
 ];
 
 /// Whether row `row`'s `f(n)` completes on a fresh 2 MiB thread, tried in a
