@@ -41,7 +41,7 @@ use crate::expiry::Found;
 use crate::flight::{self, Ticket};
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
-use crate::shards::Shards;
+use crate::shards::{EXACT_BELOW, Shards};
 use crate::store::{Claim, Store, StoreError, Want};
 
 /// The most entries an [`Lru`] holds, whatever its `maxsize`: indices are
@@ -53,11 +53,15 @@ pub const LRU_MAX_ENTRIES: usize = MAX_ENTRIES;
 /// used. This is what `#[memoize(maxsize = N)]` uses, and what Python's
 /// `functools.lru_cache(maxsize=N)` does.
 ///
-/// A store of 128 entries or more is split into parts by hash, so that threads
-/// scale; `maxsize` still bounds the whole, and the entry evicted is one that
-/// has not been used for long in its part (second-chance, as CLOCK does),
-/// which for parts of 64 entries and more is close to the least recently used
-/// of all. A working set of `maxsize` keys or fewer is never evicted.
+/// Below 128 entries the store is an exact LRU. From 128 on, hits read it
+/// without a lock and mark their entry, and eviction takes an entry not
+/// used since the hand last passed it (second chance, as CLOCK does): one
+/// part, in which a working set of `maxsize` keys or fewer is never evicted
+/// (after one pass that brings it in), until threads contend for its lock.
+/// Then it splits into up to 128 parts by hash, so that threads scale;
+/// `maxsize` still bounds the whole, the victim is chosen within the new
+/// key's part, and a working set of `maxsize` keys is no longer sure to
+/// stay: give a contended store room to spare.
 ///
 /// ```
 /// use memo::{Cache, Lru};
@@ -78,27 +82,46 @@ pub struct Lru<K, V> {
     /// than `maxsize`.
     len: AtomicUsize,
     maxsize: usize,
-    /// One part: hits reorder the list, and eviction takes its tail.
-    exact: bool,
-    /// A part's fair share of `maxsize`.
-    fair: usize,
 }
 
-impl<K, V> Lru<K, V> {
+impl<K: Hash + Eq, V> Lru<K, V> {
     /// An empty store that keeps at most `maxsize` entries (and never more
     /// than [`LRU_MAX_ENTRIES`]). Memory grows with the entries stored, not
     /// with `maxsize`.
     #[must_use]
     pub fn new(maxsize: NonZeroUsize) -> Self {
         let maxsize = maxsize.get().min(LRU_MAX_ENTRIES);
-        Self::with_parts(maxsize, Shards::<Part<K, V>>::for_maxsize(maxsize))
+        let parts = Shards::<Part<K, V>>::for_maxsize(maxsize);
+        // An exact LRU (one part) reorders its list on every hit: hits lock.
+        // A larger one is read without locks, and its hits mark entries
+        // (CLOCK); it is one part until threads contend for its lock, then
+        // it splits.
+        let shards = if parts > 1 {
+            Shards::growing(parts, true, Part::new(0), Part::split)
+        } else {
+            Shards::new(1, false, Part::new)
+        };
+        Lru { shards, len: AtomicUsize::new(0), maxsize }
     }
 
+    /// A store of `parts` parts from the start (tests of the split store).
+    #[cfg(test)]
     fn with_parts(maxsize: usize, parts: usize) -> Self {
-        // An exact LRU (one part) reorders its list on every hit: hits lock.
         let shards = Shards::new(parts, parts > 1, Part::new);
-        let fair = (maxsize / shards.len()).max(1);
-        Lru { exact: shards.len() == 1, fair, shards, len: AtomicUsize::new(0), maxsize }
+        Lru { shards, len: AtomicUsize::new(0), maxsize }
+    }
+
+    /// Whether the store is an exact LRU, whose hits reorder the list and
+    /// whose eviction takes its tail: below [`EXACT_BELOW`] entries.
+    #[inline]
+    fn exact(&self) -> bool {
+        self.maxsize < EXACT_BELOW
+    }
+
+    /// A part's fair share of `maxsize`.
+    #[inline]
+    fn fair(&self) -> usize {
+        (self.maxsize / self.shards.len()).max(1)
     }
 
     /// Takes a slot for a new entry if the store is not full.
@@ -138,7 +161,7 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        if self.exact {
+        if self.exact() {
             return None;
         }
         self.shards.read(hash, |part| {
@@ -178,7 +201,7 @@ where
             return (Some(part), (Some(value), None, None));
         };
         if let Some(i) = part.find(hash, |k| *k == key) {
-            part.used(i, self.exact);
+            part.used(i, self.exact());
             let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
             return (Some(part), (Some(old), None, None));
         }
@@ -186,9 +209,9 @@ where
             part.push(state, hash, key, value);
             return (Some(part), (None, None, None));
         }
-        if self.exact || part.nodes.len() >= self.fair {
+        if self.exact() || part.nodes.len() >= self.fair() {
             // Full: a victim of this part gives its node to the new entry.
-            let old = part.replace_victim(state, hash, key, value, self.exact);
+            let old = part.replace_victim(state, hash, key, value, self.exact());
             part.evictions += 1;
             return (Some(part), (None, Some(old), None));
         }
@@ -198,14 +221,14 @@ where
         // count never exceeds `maxsize`.
         drop(part);
         let mut freed = None;
-        for threshold in [self.fair + 1, 1] {
+        for threshold in [self.fair() + 1, 1] {
             for step in 1..self.shards.len() {
                 // Inside memo's bookkeeping, a part that is taken is skipped.
                 let Some(mut other) = self.shards.enter((home + step) % self.shards.len()) else {
                     continue;
                 };
                 if other.nodes.len() >= threshold {
-                    freed = other.pop_victim(state, self.exact);
+                    freed = other.pop_victim(state, self.exact());
                     other.evictions += u64::from(freed.is_some());
                     break;
                 }
@@ -232,7 +255,7 @@ where
         }
         if let Some(i) = part.find(hash, |k| *k == key) {
             // Inserted meanwhile by another thread: replace, and give the slot back.
-            part.used(i, self.exact);
+            part.used(i, self.exact());
             let old = core::mem::replace(&mut part.nodes[i as usize].value, value);
             self.len.fetch_sub(1, Ordering::AcqRel);
             return (Some(part), (Some(old), None, freed));
@@ -311,7 +334,7 @@ where
         // everywhere: a hit whose `Clone` panics is not a hit.
         let value = part.nodes[i as usize].value.clone();
         part.hits += 1;
-        part.used(i, self.exact);
+        part.used(i, self.exact());
         Ok(Some(value))
     }
 
@@ -331,7 +354,7 @@ where
         if fresh(&part.nodes[i as usize].value) {
             let value = part.nodes[i as usize].value.clone();
             part.hits += 1;
-            part.used(i, self.exact);
+            part.used(i, self.exact());
             return Ok(Found::Hit(value));
         }
         part.misses += 1;
@@ -427,7 +450,7 @@ where
             if want.accepts(&part.nodes[i as usize].value) {
                 let value = part.nodes[i as usize].value.clone();
                 part.hits += 1;
-                part.used(i, self.exact);
+                part.used(i, self.exact());
                 return Claim::Hit(value);
             }
         }

@@ -67,6 +67,10 @@ pub(crate) fn idx(i: usize) -> u32 {
 impl<K, V> Part<K, V> {
     /// Part `index` of its store, empty.
     pub(crate) fn new(index: usize) -> Self {
+        Self::with_flights(Table::at(index))
+    }
+
+    fn with_flights(flights: Table<K, V>) -> Self {
         Part {
             nodes: Vec::new(),
             table: HashTable::new(),
@@ -76,7 +80,7 @@ impl<K, V> Part<K, V> {
             misses: 0,
             evictions: 0,
             expirations: 0,
-            flights: Table::at(index),
+            flights,
         }
     }
 
@@ -155,6 +159,47 @@ impl<K, V> Part<K, V> {
 }
 
 impl<K: Hash + Eq, V> Part<K, V> {
+    /// Parts `1..count` for a store that grows (see `Shards`), with the
+    /// entries of `self` that `place` puts there; `self` keeps the others
+    /// and its counts. Each part gets its entries in their order of use,
+    /// least recent first, so that its list keeps the order. `None` while
+    /// keys are in flight.
+    pub(crate) fn split(
+        &mut self,
+        count: usize,
+        state: &RandomState,
+        place: &dyn Fn(u64) -> usize,
+    ) -> Option<Vec<Self>> {
+        let mut parts: Vec<Self> =
+            self.flights.parts_after(count)?.into_iter().map(Self::with_flights).collect();
+        let mut order = Vec::with_capacity(self.nodes.len());
+        let mut i = self.tail;
+        while i != NIL {
+            order.push(i);
+            i = self.nodes[i as usize].prev;
+        }
+        let mut nodes: Vec<Option<Node<K, V>>> =
+            core::mem::take(&mut self.nodes).into_iter().map(Some).collect();
+        self.table.clear();
+        (self.head, self.tail) = (NIL, NIL);
+        for i in order {
+            let Some(Node { key, value, used, .. }) = nodes[i as usize].take() else { continue };
+            let hash = state.hash_one(&key);
+            let part = match place(hash) {
+                0 => &mut *self,
+                other => match parts.get_mut(other - 1) {
+                    Some(part) => part,
+                    None => &mut *self,
+                },
+            };
+            part.push(state, hash, key, value);
+            if let Some(node) = part.nodes.last_mut() {
+                node.used = used;
+            }
+        }
+        Some(parts)
+    }
+
     #[inline]
     pub(crate) fn find(&self, hash: u64, matches: impl Fn(&K) -> bool) -> Option<u32> {
         let nodes = &self.nodes;

@@ -53,7 +53,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 #[test]
 fn a_split_store_keeps_maxsize_for_the_whole_and_a_working_set_of_maxsize_stays() {
-    let lru: Lru<u32, u32> = Lru::new(NonZeroUsize::new(1000).unwrap());
+    let lru: Lru<u32, u32> = Lru::with_parts(1000, Shards::<Part<u32, u32>>::for_maxsize(1000));
     assert!(lru.shards.len() > 1);
     for k in 0..1000 {
         lru.insert(k, k * 2).unwrap();
@@ -90,7 +90,7 @@ fn a_split_store_keeps_maxsize_for_the_whole_and_a_working_set_of_maxsize_stays(
     }
     let mut smallest = usize::MAX;
     lru.shards.each(|part| smallest = smallest.min(part.nodes.len()));
-    assert!(smallest >= lru.fair / 2, "a part shrank to {smallest} of a fair {}", lru.fair);
+    assert!(smallest >= lru.fair() / 2, "a part shrank to {smallest} of a fair {}", lru.fair());
     assert_eq!(lru.len(), 1000);
     lru.clear().unwrap();
     assert_eq!(lru.len(), 0);
@@ -129,4 +129,63 @@ proptest! {
         }
         prop_assert_eq!(walked, model.order.iter().copied().collect::<Vec<_>>());
     }
+}
+
+/// One pass of misses-then-inserts over `keys`, as a memoized function
+/// makes them: how many missed.
+fn pass(lru: &Lru<u32, u32>, keys: impl Iterator<Item = u32>) -> usize {
+    let mut missed = 0;
+    for k in keys {
+        if lru.get(&Exact(&k)).unwrap().is_none() {
+            missed += 1;
+            lru.insert(k, k * 2).unwrap();
+        }
+    }
+    missed
+}
+
+#[test]
+fn a_working_set_of_maxsize_keys_is_never_evicted_after_a_scan_of_other_keys() {
+    // The case that broke the sharded store: an LRU(1000) filled with other
+    // keys, then looping over 1,000 keys, missed 323-595 times a pass.
+    for maxsize in [128_u32, 1000, 5000] {
+        let lru: Lru<u32, u32> = Lru::new(NonZeroUsize::new(maxsize as usize).unwrap());
+        assert_eq!(pass(&lru, 1_000_000..1_000_000 + maxsize), maxsize as usize);
+        assert_eq!(pass(&lru, 0..maxsize), maxsize as usize, "the first pass misses every key");
+        for round in 0..30 {
+            assert_eq!(pass(&lru, 0..maxsize), 0, "pass {round} of LRU({maxsize}) missed");
+        }
+        assert_eq!(lru.shards.len(), 1, "one thread alone never splits it");
+    }
+}
+
+#[test]
+fn a_large_store_splits_when_contended_and_keeps_every_entry_and_the_count() {
+    let lru: Lru<u32, u32> = Lru::new(NonZeroUsize::new(1000).unwrap());
+    assert_eq!(pass(&lru, 0..1000), 1000);
+    assert_eq!(lru.shards.len(), 1);
+    // Another thread looks a key up while this one holds part 0, until it
+    // has been kept waiting often enough.
+    for _ in 0..1000 {
+        if lru.shards.len() > 1 {
+            break;
+        }
+        std::thread::scope(|scope| {
+            let held = lru.shards.lock(0);
+            scope.spawn(|| lru.get(&Exact(&7)).unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            drop(held);
+        });
+    }
+    assert!(lru.shards.len() > 1, "contended, it split");
+    assert_eq!(lru.len(), 1000);
+    let mut sizes = 0;
+    lru.shards.each(|part| sizes += part.nodes.len());
+    assert_eq!(sizes, 1000, "nothing lost, nothing doubled");
+    for k in 0..1000 {
+        assert_eq!(lru.get(&Exact(&k)).unwrap(), Some(k * 2), "key {k}");
+    }
+    // Split, it reads without locks, and still keeps maxsize for the whole.
+    assert_eq!(pass(&lru, 5000..7000), 2000);
+    assert_eq!(lru.len(), 1000);
 }
