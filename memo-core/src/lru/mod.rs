@@ -13,8 +13,9 @@
 //! writes to lines that other threads read: measured with 128 exact parts, two
 //! threads got 1.06 times the hits of one.)
 //!
-//! A larger store is split by hash into parts with a lock each (see
-//! [`Shards`]), which only writers take: hits read without a lock. There a
+//! A larger store is read without a lock, and is one part until threads
+//! contend for its lock; then it splits by hash into parts with a lock
+//! each (see [`Shards`]), which only writers take. There a
 //! hit only marks its entry as used (and writes nothing at all if it
 //! is marked already, so that threads hitting the same entries do not pass
 //! cache lines back and forth), and eviction gives marked entries a second
