@@ -321,10 +321,10 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
             (true, true) => "FinishExpiringAsync",
         }
     );
-    // The shared cache's miss of a plain `fn` is completed where it lies
-    // (`&mut`), not moved: each move is a copy in the frame that every
-    // level of a memoized recursion keeps.
-    let in_place = !local && sig.asyncness.is_none();
+    // The miss of a plain `fn` is completed where it lies (`&mut`), not
+    // moved: each move is a copy in the frame that every level of a
+    // memoized recursion keeps.
+    let in_place = sig.asyncness.is_none();
     let completed = if in_place { quote!(&mut #miss) } else { quote!(#miss) };
     let finish = if expiring {
         quote! {
@@ -358,7 +358,8 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                 #prelude
                 match #lookups.local_lookup(&#site, #instance, &#view) {
                     ::core::result::Result::Ok(#value) => #value,
-                    ::core::result::Result::Err(#miss) => {
+                    #[allow(unused_mut)]
+                    ::core::result::Result::Err(mut #miss) => {
                         #[allow(clippy::redundant_closure_call)]
                         let #value = (move || #arrow #body_block)();
                         #finish

@@ -168,6 +168,36 @@ where
     }
 }
 
+impl<K, V> Finish<V> for &mut Option<LocalMiss<K, V>>
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+{
+    #[inline(always)]
+    fn finish(self, value: V, keep: bool) -> V {
+        finish_local(self, value, keep)
+    }
+}
+
+/// [`Finish`] of a thread's miss where it lies, out of line: taken out of
+/// the `Option` in this frame, not in the recursion's.
+#[inline(never)]
+fn finish_local<K, V>(miss: &mut Option<LocalMiss<K, V>>, value: V, keep: bool) -> V
+where
+    K: core::hash::Hash + Eq + Clone,
+    V: Clone,
+{
+    Finish::finish(miss.take(), value, keep)
+}
+
+impl<K, V> Finish<V> for &mut Option<NoLocalMiss<K>> {
+    #[inline(always)]
+    fn finish(self, value: V, keep: bool) -> V {
+        let _ = keep;
+        value
+    }
+}
+
 impl<K, V> Finish<V> for Option<NoLocalMiss<K>> {
     #[inline(always)]
     fn finish(self, value: V, keep: bool) -> V {
