@@ -233,7 +233,20 @@ impl<T> Shards<T> {
     /// Part `index` (of the parts there are now).
     #[inline]
     fn slot(&self, index: usize) -> &Slot<T> {
-        match self.rest.get() {
+        self.slot_in(self.rest.get().map(|rest| &**rest), index)
+    }
+
+    /// The part that holds keys of `hash` now, from one look at the parts.
+    #[inline]
+    fn slot_for(&self, hash: u64) -> &Slot<T> {
+        let rest = self.rest.get().map(|rest| &**rest);
+        self.slot_in(rest, place(hash, rest.map_or(1, |rest| rest.len() + 1)))
+    }
+
+    /// Part `index` of part 0 and `rest`.
+    #[inline]
+    fn slot_in<'a>(&'a self, rest: Option<&'a [Padded<Slot<T>>]>, index: usize) -> &'a Slot<T> {
+        match rest {
             Some(rest) if index > 0 => rest.get(index - 1).map_or(&self.first.0, |part| &part.0),
             _ => &self.first.0,
         }
@@ -294,7 +307,7 @@ impl<T> Shards<T> {
     }
 
     /// A guard of `slot`, whose lock `guard` holds, once its readers are
-    /// kept out.
+    /// kept out (by this call, or, `nested`, by the caller's `try_exclude`).
     #[inline]
     fn guard<'a>(
         &'a self,
@@ -305,7 +318,10 @@ impl<T> Shards<T> {
     ) -> WriteGuard<'a, T> {
         let writing = self.lock_free.then_some(&slot.writing);
         if let Some(writing) = writing {
-            REGISTRY.exclude(marker(slot), writing);
+            // A nested lock has kept readers out already (`try_exclude`).
+            if !nested {
+                REGISTRY.exclude(marker(slot), writing);
+            }
             if self.hits.get().is_none() {
                 self.make_hit_counters();
             }
@@ -417,8 +433,7 @@ impl<T> Shards<T> {
         if self.lock_free && !REGISTRY.try_exclude(marker(slot), &slot.writing) {
             return None;
         }
-        // Readers are out; `guard` keeps them out (its own exclude finds
-        // none and returns at once).
+        // Readers are out, and `writing` keeps them out until the guard goes.
         Some(self.guard(slot, index, guard, true))
     }
 
@@ -457,7 +472,7 @@ impl<T> Shards<T> {
             return None;
         }
         let me = readers::mine()?;
-        let slot = self.slot(self.index(hash));
+        let slot = self.slot_for(hash);
         let found = REGISTRY.read(me, marker(slot), &slot.writing, || {
             // SAFETY: every `&mut T` comes from a `WriteGuard`, made only
             // after `exclude` has seen no reader in this part and set

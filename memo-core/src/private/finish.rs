@@ -106,19 +106,6 @@ impl<V> FinishExpiring<V> for &mut NoMiss {
     }
 }
 
-impl<K, V, S> FinishExpiring<V> for Miss<'_, K, Expiring<V>, S>
-where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, Expiring<V>>,
-{
-    #[inline(always)]
-    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
-        let (entry, keep) = expiring_entry(value, lifetime, keep);
-        Finish::finish(self, entry, keep).value
-    }
-}
-
 #[cfg(feature = "async")]
 impl<K, V, S> FinishAsync<V> for Miss<'static, K, V, S>
 where
@@ -194,30 +181,6 @@ impl<K, V> Finish<V> for &mut Option<NoLocalMiss<K>> {
     #[inline(always)]
     fn finish(self, value: V, keep: bool) -> V {
         let _ = keep;
-        value
-    }
-}
-
-impl<K, V> Finish<V> for Option<NoLocalMiss<K>> {
-    #[inline(always)]
-    fn finish(self, value: V, keep: bool) -> V {
-        let _ = keep;
-        value
-    }
-}
-
-impl<V> Finish<V> for NoMiss {
-    #[inline(always)]
-    fn finish(self, value: V, keep: bool) -> V {
-        let _ = keep;
-        value
-    }
-}
-
-impl<V> FinishExpiring<V> for NoMiss {
-    #[inline(always)]
-    fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
-        let _ = (lifetime, keep);
         value
     }
 }
