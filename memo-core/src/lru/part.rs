@@ -163,7 +163,9 @@ impl<K: Hash + Eq, V> Part<K, V> {
     /// entries of `self` that `place` puts there; `self` keeps the others
     /// and its counts. Each part gets its entries in their order of use,
     /// least recent first, so that its list keeps the order. `None` while
-    /// keys are in flight.
+    /// keys are in flight. Every key is hashed (the user's `Hash`, which
+    /// may panic) and every table sized before anything moves: a panic
+    /// leaves the part as it was, and the store's count right.
     pub(crate) fn split(
         &mut self,
         count: usize,
@@ -175,22 +177,30 @@ impl<K: Hash + Eq, V> Part<K, V> {
         let mut order = Vec::with_capacity(self.nodes.len());
         let mut i = self.tail;
         while i != NIL {
-            order.push(i);
+            let hash = state.hash_one(&self.nodes[i as usize].key);
+            order.push((i, hash, place(hash)));
             i = self.nodes[i as usize].prev;
+        }
+        let mut sizes = vec![0_usize; count];
+        for &(_, _, to) in &order {
+            sizes[to] += 1;
+        }
+        let no_rehash = |_: &u32| 0;
+        self.table.clear();
+        self.table.reserve(sizes[0], no_rehash);
+        for (part, &size) in parts.iter_mut().zip(&sizes[1..]) {
+            part.nodes.reserve(size);
+            part.table.reserve(size, no_rehash);
         }
         let mut nodes: Vec<Option<Node<K, V>>> =
             core::mem::take(&mut self.nodes).into_iter().map(Some).collect();
-        self.table.clear();
+        self.nodes.reserve(sizes[0]);
         (self.head, self.tail) = (NIL, NIL);
-        for i in order {
+        for (i, hash, to) in order {
             let Some(Node { key, value, used, .. }) = nodes[i as usize].take() else { continue };
-            let hash = state.hash_one(&key);
-            let part = match place(hash) {
-                0 => &mut *self,
-                other => match parts.get_mut(other - 1) {
-                    Some(part) => part,
-                    None => &mut *self,
-                },
+            let part = match to.checked_sub(1).and_then(|to| parts.get_mut(to)) {
+                Some(part) => part,
+                None => &mut *self,
             };
             part.push(state, hash, key, value);
             if let Some(node) = part.nodes.last_mut() {

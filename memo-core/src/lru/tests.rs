@@ -189,3 +189,55 @@ fn a_large_store_splits_when_contended_and_keeps_every_entry_and_the_count() {
     assert_eq!(pass(&lru, 5000..7000), 2000);
     assert_eq!(lru.len(), 1000);
 }
+
+static PANIC_HASH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A key whose `Hash` panics while `PANIC_HASH` is set.
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct Touchy(u32);
+
+impl core::hash::Hash for Touchy {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        assert!(!PANIC_HASH.load(std::sync::atomic::Ordering::SeqCst), "the user's Hash panics");
+        self.0.hash(state);
+    }
+}
+
+#[test]
+fn a_hash_that_panics_while_the_store_splits_leaves_it_whole_and_its_count_right() {
+    let lru: Lru<Touchy, u32> = Lru::new(NonZeroUsize::new(1000).unwrap());
+    for k in 0..1000 {
+        lru.insert(Touchy(k), k).unwrap();
+    }
+    PANIC_HASH.store(true, std::sync::atomic::Ordering::SeqCst);
+    // Contend for part 0 (by hash, so that nothing else runs the user's
+    // `Hash`) until the thread that grows it panics in the split.
+    let mut panicked = false;
+    for _ in 0..1000 {
+        std::thread::scope(|scope| {
+            let held = lru.shards.lock(0);
+            let contender = scope.spawn(|| drop(lru.shards.lock_for(0)));
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            drop(held);
+            panicked = contender.join().is_err();
+        });
+        if panicked {
+            break;
+        }
+    }
+    PANIC_HASH.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(panicked, "the split ran the user's Hash");
+    assert_eq!(lru.shards.len(), 1, "it did not split");
+    assert_eq!(lru.len(), 1000, "the count is right");
+    for k in 0..1000 {
+        assert_eq!(lru.get(&Exact(&Touchy(k))).unwrap(), Some(k), "key {k}");
+    }
+    // And it still keeps maxsize: 1,000 new keys evict the old ones.
+    for k in 1000..2000 {
+        lru.insert(Touchy(k), k).unwrap();
+    }
+    assert_eq!(lru.len(), 1000);
+    let mut nodes = 0;
+    lru.shards.each(|part| nodes += part.nodes.len());
+    assert_eq!(nodes, 1000);
+}
