@@ -127,8 +127,8 @@ pub use memo_core::Redis;
 #[cfg(any(feature = "redis", feature = "memcached"))]
 pub use memo_core::remote;
 pub use memo_core::{
-    Cache, CacheHandle, CacheInfo, Exact, Expiring, Found, KeyPart, KeyView, LRU_MAX_ENTRIES, Lru, Miss,
-    Store, StoreError, ThreadCacheHandle, Tiered, Unbounded, clock,
+    Cache, CacheHandle, CacheInfo, Exact, Expiring, Found, FunctionId, KeyPart, KeyView, LRU_MAX_ENTRIES,
+    Lru, Miss, Store, StoreError, ThreadCacheHandle, Tiered, Unbounded, clock,
 };
 #[cfg(any(feature = "redis", feature = "memcached"))]
 pub use memo_core::{Codec, MessagePack, Payload, Shared};

@@ -25,7 +25,7 @@ fn next(x: u64) -> u64 {
 
 /// Four threads on `cache`; every value they get, and every value left in
 /// it, is checked.
-fn round<S: Store<u64, u64> + Send + Sync>(cache: &Cache<u64, u64, S>) {
+fn round<S: Store<u64, u64> + Send + Sync + 'static>(cache: &Cache<u64, u64, S>) {
     std::thread::scope(|scope| {
         for thread in 0..4_u64 {
             scope.spawn(move || {

@@ -21,7 +21,80 @@ use crate::sync::Condvar;
 
 use crate::key::{KeyView, hash_view};
 use crate::shards::{DEFAULT_SHARDS, Shards, WriteGuard};
-use crate::store::Claim;
+
+/// What a lookup accepts of what the store holds.
+pub(crate) enum Want<'a, V> {
+    /// Any value stored.
+    Any,
+    /// A value that is still fresh; a stale one is removed and counted.
+    Fresh(&'a dyn Fn(&V) -> bool),
+    /// Nothing: compute the value again (a handle's `refresh`).
+    Recompute,
+}
+
+// Not derived: that would ask for `V: Copy`.
+impl<V> Clone for Want<'_, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Want<'_, V> {}
+
+impl<V> Want<'_, V> {
+    /// Whether a stored `value` answers the lookup.
+    #[inline]
+    pub(crate) fn accepts(&self, value: &V) -> bool {
+        match self {
+            Want::Any => true,
+            Want::Fresh(fresh) => fresh(value),
+            Want::Recompute => false,
+        }
+    }
+}
+
+/// What a claiming lookup found.
+pub(crate) enum Claim<V> {
+    /// A stored value.
+    Hit(V),
+    /// The value another thread computed while this one waited.
+    Value(V),
+    /// This thread computes the value, under this claim (which holds the key
+    /// until the value is stored).
+    Compute(Ticket),
+    /// No claim to be had: compute without one.
+    Unsupported,
+}
+
+/// A store that keeps single-flight claims in its own parts, so that a miss
+/// claims its key under the lookup's lock and a completion settles it under
+/// the insert's: the built-in in-memory stores, which the cache finds behind
+/// its store type (see `Cache::claims`). Every other store, a user's
+/// included, gets single-flight from the cache's own table ([`Flights`]).
+pub(crate) trait Claims<K, V> {
+    /// A lookup that, on a miss, waits for the thread computing the key or
+    /// claims it.
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
+    where
+        Q: KeyView<Owned = K> + ?Sized;
+
+    /// Settles a claim of [`claim`](Claims::claim), or completes a miss
+    /// without one (`key`): if `store`, stores `value` under the claimed
+    /// key (which the claim's entry holds) or `key`; hands `value` to the
+    /// waiting threads, or, with no value, gives the claim up for a waiter
+    /// to take over. A value is stored only if no `clear()` or `refresh()`
+    /// came since its computation began: the claim's entry says so, and
+    /// `current` (called under the lock that stores).
+    fn settle(
+        &self,
+        ticket: Option<&Ticket>,
+        key: Option<K>,
+        store: bool,
+        value: Option<&V>,
+        current: &dyn Fn() -> bool,
+    ) where
+        V: Clone;
+}
 
 /// Which thread: the address of a thread-local, unique among the threads
 /// alive, and cheaper to get than `std::thread::current().id()` (which clones
@@ -128,9 +201,8 @@ pub(crate) enum State<V> {
 }
 
 /// The computing thread's claim on a key, to be settled once.
-#[doc(hidden)]
 #[derive(Debug)]
-pub struct Ticket {
+pub(crate) struct Ticket {
     /// The key's hash, as the table that holds the claim computes it.
     pub(crate) hash: u64,
     /// The part whose table holds the claim.

@@ -111,9 +111,9 @@ trait ErasedCache: Send + Sync {
 
 impl<K, V, S> ErasedCache for Cache<K, V, S>
 where
-    K: Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send,
-    S: Store<K, V>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, V> + 'static,
 {
     fn info(&self) -> CacheInfo {
         Cache::info(self)
@@ -262,8 +262,8 @@ impl CacheHandle {
         make: impl FnOnce() -> Cache<K, V, S>,
     ) -> &'static Cache<K, V, S>
     where
-        K: Hash + Eq + Clone + Send + 'static,
-        V: Clone + Send + 'static,
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
         S: Store<K, V> + 'static,
     {
         if let Some(slot) = self.first.get() {
@@ -287,8 +287,8 @@ impl CacheHandle {
         make: impl FnOnce() -> Cache<K, V, S>,
     ) -> &'static Cache<K, V, S>
     where
-        K: Hash + Eq + Clone + Send + 'static,
-        V: Clone + Send + 'static,
+        K: Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
         S: Store<K, V> + 'static,
     {
         let find = |slots: &[Slot]| {

@@ -7,7 +7,9 @@
 //! - [`KeyView`]: borrowed keys, so that a hit neither clones nor allocates;
 //! - [`CacheHandle`] and [`CacheInfo`]: what `fib_cache()` returns and reports.
 
-// `unsafe` in three places: a downcast by a stored `TypeId` (handle.rs);
+// `unsafe` in four places: a downcast by a stored `TypeId` (handle.rs);
+// a cache's view of its store as the built-in store it is, by the store
+// type's `TypeId` (cache/mod.rs);
 // the parts of a store, a lock beside an `UnsafeCell` that is read without
 // the lock under the protocol of `readers` (shards.rs, model-checked with
 // loom); and the `UnsafeCell` itself, which is loom's under `--cfg loom`,
@@ -60,6 +62,6 @@ pub use remote::Memcached;
 pub use remote::Redis;
 #[cfg(feature = "remote")]
 pub use remote::{Codec, MessagePack, Payload, Shared};
-pub use store::{Store, StoreError};
+pub use store::{FunctionId, Store, StoreError};
 pub use tiered::Tiered;
 pub use unbounded::Unbounded;

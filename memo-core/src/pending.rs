@@ -17,9 +17,10 @@ use core::task::{Context, Poll};
 use crate::cache::{Cache, Miss};
 use crate::clock;
 use crate::expiry::{Expiring, Found};
+use crate::flight::Want;
 use crate::key::{Exact, KeyView};
 use crate::offload::{self, Offloaded};
-use crate::store::{Store, StoreError, Want};
+use crate::store::{Store, StoreError};
 
 /// The future of an async lookup: the value, or the [`Miss`] this task
 /// computes. Made by [`Cache::lookup_async`]; it borrows the cache but not the
@@ -49,9 +50,9 @@ impl<K, V, S> Unpin for Pending<'_, K, V, S> {}
 
 impl<K, V, S> Cache<K, V, S>
 where
-    K: Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, V>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, V> + 'static,
 {
     /// [`lookup`](Cache::lookup) for an `async fn`: a hit is `Ok` at once; a
     /// miss is a future that gives the value or the [`Miss`] to compute. A miss
@@ -134,8 +135,8 @@ where
 
 impl<K, V, S> Cache<K, V, S>
 where
-    K: Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
     S: Store<K, V> + 'static,
 {
     /// The async lookup of a `'static` cache whose store blocks on the
@@ -155,9 +156,9 @@ where
 
 impl<'c, K, V, S> Cache<K, V, S>
 where
-    K: Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, V>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, V> + 'static,
 {
     /// What an offloaded lookup found: a hit, or the miss, counted and gone
     /// through single-flight. No second look at the store: that would be
@@ -185,9 +186,9 @@ where
 
 impl<K, V, S> Cache<K, Expiring<V>, S>
 where
-    K: Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, Expiring<V>>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, Expiring<V>> + 'static,
 {
     /// [`lookup_fresh`](Cache::lookup_fresh) for an `async fn`, as
     /// [`lookup_async`](Cache::lookup_async): the future gives the value,
@@ -215,9 +216,9 @@ where
 
 impl<'c, K, V, S> Future for Pending<'c, K, V, S>
 where
-    K: Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, V>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, V> + 'static,
 {
     type Output = Result<V, Miss<'c, K, V, S>>;
 
@@ -266,9 +267,9 @@ impl<'c, K, V, S> From<Pending<'c, K, Expiring<V>, S>> for PendingFresh<'c, K, V
 
 impl<'c, K, V, S> Future for PendingFresh<'c, K, V, S>
 where
-    K: Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, Expiring<V>>,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, Expiring<V>> + 'static,
 {
     type Output = Result<V, Miss<'c, K, Expiring<V>, S>>;
 

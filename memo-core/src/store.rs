@@ -5,7 +5,6 @@ use core::fmt;
 use std::error::Error;
 
 use crate::expiry::Found;
-use crate::flight::Ticket;
 use crate::info::CacheInfo;
 use crate::key::KeyView;
 
@@ -194,58 +193,15 @@ pub trait Store<K, V>: Send + Sync {
     /// memo's I/O threads, never on the executor's.
     const BLOCKING: bool = false;
 
-    /// Whether the store keeps single-flight claims in its own parts
-    /// ([`__claim`](Store::__claim), [`__settle`](Store::__settle)), so that a
-    /// miss claims its key under the lookup's lock. For the built-in stores;
-    /// other stores leave it `false`, and the cache keeps their claims.
-    #[doc(hidden)]
-    const __FLIGHTS: bool = false;
-
-    /// A lookup that, on a miss, waits for the thread computing the key or
-    /// claims it. Only called when [`__FLIGHTS`](Store::__FLIGHTS) is true.
-    #[doc(hidden)]
-    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
-    where
-        Q: KeyView<Owned = K> + ?Sized,
-    {
-        let _ = (key, want, name);
-        Claim::Unsupported
-    }
-
-    /// Settles a claim of [`__claim`](Store::__claim), or completes a miss
-    /// without one (`key`): if `store`, stores `value` under the claimed
-    /// key (which the claim's entry holds) or `key`; hands `value` to the
-    /// waiting threads, or, with no value, gives the claim up for a waiter
-    /// to take over. A value is stored only if no `clear()` or `refresh()`
-    /// came since its computation began: the claim's entry says so, and
-    /// `current` (called under the lock that stores).
-    #[doc(hidden)]
-    fn __settle(
-        &self,
-        ticket: Option<&Ticket>,
-        key: Option<K>,
-        store: bool,
-        value: Option<&V>,
-        current: &dyn Fn() -> bool,
-    ) where
-        V: Clone,
-    {
-        let _ = (ticket, key, store, value, current);
-    }
-
-    /// Called once, when `#[memoize]` makes the cache of a function, with the
-    /// function's module path, its name, and the `TypeId` that names its
-    /// item and instantiation (see
-    /// [`instance_of`](crate::__private::instance_of)): a shared store names
-    /// its entries after them, so that two functions, or two instantiations
-    /// of one, never share entries. A store that wraps another forwards it.
-    ///
-    /// Hidden, and due to be replaced: a shared store must not depend on it
-    /// alone, since a wrapper can fail to forward it; one that is never bound
-    /// and was given no namespace refuses to work.
-    #[doc(hidden)]
-    fn __bind(&mut self, module: &'static str, function: &'static str, instance: TypeId) {
-        let _ = (module, function, instance);
+    /// Called once, when `#[memoize]` makes the cache of a function (of each
+    /// instantiation of a generic one), with the [`FunctionId`] it serves. A
+    /// store that keeps its entries where other functions' entries are too
+    /// (a cache server, a directory) names them after it, so that two
+    /// functions, or two instantiations of one, never share entries; a store
+    /// that wraps others forwards it to them. The default does nothing: a
+    /// store in the process has one function's entries only.
+    fn bind(&mut self, function: &FunctionId) {
+        let _ = function;
     }
 
     /// What the store knows of itself: `maxsize`, `currsize`, and, if it
@@ -255,52 +211,6 @@ pub trait Store<K, V>: Send + Sync {
     fn info(&self) -> CacheInfo {
         CacheInfo { maxsize: self.maxsize(), currsize: self.len(), ..CacheInfo::default() }
     }
-}
-
-/// What a lookup accepts of what the store holds.
-#[doc(hidden)]
-pub enum Want<'a, V> {
-    /// Any value stored.
-    Any,
-    /// A value that is still fresh; a stale one is removed and counted.
-    Fresh(&'a dyn Fn(&V) -> bool),
-    /// Nothing: compute the value again (a handle's `refresh`).
-    Recompute,
-}
-
-// Not derived: that would ask for `V: Copy`.
-impl<V> Clone for Want<'_, V> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<V> Copy for Want<'_, V> {}
-
-impl<V> Want<'_, V> {
-    /// Whether a stored `value` answers the lookup.
-    #[inline]
-    pub fn accepts(&self, value: &V) -> bool {
-        match self {
-            Want::Any => true,
-            Want::Fresh(fresh) => fresh(value),
-            Want::Recompute => false,
-        }
-    }
-}
-
-/// What [`Store::__claim`] found.
-#[doc(hidden)]
-pub enum Claim<V> {
-    /// A stored value.
-    Hit(V),
-    /// The value another thread computed while this one waited.
-    Value(V),
-    /// This thread computes the value, under this claim (which holds the key
-    /// until the value is stored).
-    Compute(Ticket),
-    /// The store keeps no claims.
-    Unsupported,
 }
 
 /// A store's failure to answer: the cache reads it as a miss.
@@ -339,5 +249,60 @@ impl fmt::Display for StoreError {
 impl Error for StoreError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         Some(&*self.source)
+    }
+}
+
+/// The function a cache serves, as [`Store::bind`] tells it: the module
+/// path and name of the memoized function, and a `TypeId` that is
+/// different for every item that `#[memoize]` rewrites and for every
+/// instantiation of a generic one (two methods of one name in two `impl`
+/// blocks of one module included). The `TypeId` is the same in every process
+/// of one build and may differ in another build.
+///
+/// ```
+/// use memo::FunctionId;
+/// use std::any::TypeId;
+///
+/// let id = FunctionId::new("my_crate::pricing", "quote", TypeId::of::<u8>());
+/// assert_eq!((id.module(), id.name()), ("my_crate::pricing", "quote"));
+/// assert_eq!(id.to_string(), "my_crate::pricing::quote");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FunctionId {
+    module: &'static str,
+    name: &'static str,
+    instance: TypeId,
+}
+
+impl FunctionId {
+    /// The function `name` of module `module`, instantiation `instance`.
+    #[must_use]
+    pub const fn new(module: &'static str, name: &'static str, instance: TypeId) -> Self {
+        FunctionId { module, name, instance }
+    }
+
+    /// The function's module path (`module_path!()`).
+    #[must_use]
+    pub const fn module(&self) -> &'static str {
+        self.module
+    }
+
+    /// The function's name.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Which item and instantiation: different for every function that
+    /// `#[memoize]` rewrites and every instantiation of a generic one.
+    #[must_use]
+    pub const fn instance(&self) -> TypeId {
+        self.instance
+    }
+}
+
+impl fmt::Display for FunctionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}::{}", self.module, self.name)
     }
 }

@@ -1,12 +1,11 @@
 //! [`Tiered`]: an in-process store in front of a shared one.
 
-use core::any::TypeId;
 use core::hash::Hash;
 
 use crate::expiry::Found;
 use crate::info::CacheInfo;
 use crate::key::KeyView;
-use crate::store::{Store, StoreError};
+use crate::store::{FunctionId, Store, StoreError};
 
 /// Two stores, a near one in front of a far one: typically an in-process
 /// [`Lru`](crate::Lru) in front of a [`Redis`](crate::Shared) or memcached
@@ -146,8 +145,8 @@ where
     const BLOCKING: bool = N::BLOCKING || F::BLOCKING;
 
     /// Both tiers serve the function: either may be a shared store.
-    fn __bind(&mut self, module: &'static str, function: &'static str, instance: TypeId) {
-        self.near.__bind(module, function, instance);
-        self.far.__bind(module, function, instance);
+    fn bind(&mut self, function: &FunctionId) {
+        self.near.bind(function);
+        self.far.bind(function);
     }
 }

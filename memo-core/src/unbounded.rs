@@ -8,11 +8,11 @@ use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
 use crate::expiry::Found;
-use crate::flight::{self, Table, Ticket};
+use crate::flight::{self, Claim, Claims, Table, Ticket, Want};
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::{DEFAULT_SHARDS, Shards};
-use crate::store::{Claim, Store, StoreError, Want};
+use crate::store::{Store, StoreError};
 
 /// A store with no size limit: every value stays until it is removed or the
 /// cache is cleared. Right for deterministic functions over a bounded set of
@@ -120,7 +120,7 @@ where
     K: Hash + Eq + Clone + Send + Sync,
     V: Clone + Send + Sync,
 {
-    /// [`Store::__claim`] under the part's lock, after the lock-free read
+    /// [`Claims::claim`] under the part's lock, after the lock-free read
     /// found nothing: a hit after all, or the miss, which drops a stale
     /// entry, then waits for the thread computing the key or claims it.
     /// Not inlined: a memoized recursion's every level keeps the frame of
@@ -162,7 +162,7 @@ where
         );
         drop(part);
         flight::drop_claimed(stale, &claim, |ticket| {
-            self.__settle(Some(ticket), None, false, None, &|| false)
+            Claims::settle(self, Some(ticket), None, false, None, &|| false)
         });
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
@@ -290,10 +290,27 @@ where
 
     const COUNTS_LOOKUPS: bool = true;
 
-    const __FLIGHTS: bool = true;
+    fn info(&self) -> CacheInfo {
+        let mut info = CacheInfo::default();
+        self.shards.each(|part| {
+            info.hits += part.hits;
+            info.misses += part.misses;
+            info.expirations += part.expirations;
+            info.currsize += part.table.len();
+        });
+        info.hits += self.shards.read_hits();
+        info.misses += self.shards.bypassed();
+        info
+    }
+}
 
+impl<K, V> Claims<K, V> for Unbounded<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
+{
     #[inline]
-    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -304,7 +321,7 @@ where
         self.claim_locked(hash, key, want, name)
     }
 
-    fn __settle(
+    fn settle(
         &self,
         ticket: Option<&Ticket>,
         key: Option<K>,
@@ -346,18 +363,5 @@ where
         // The user's types are dropped after the lock is released.
         drop((replaced, stored, unstored));
         settled.finish(self.shards.settled(ticket.part()));
-    }
-
-    fn info(&self) -> CacheInfo {
-        let mut info = CacheInfo::default();
-        self.shards.each(|part| {
-            info.hits += part.hits;
-            info.misses += part.misses;
-            info.expirations += part.expirations;
-            info.currsize += part.table.len();
-        });
-        info.hits += self.shards.read_hits();
-        info.misses += self.shards.bypassed();
-        info
     }
 }

@@ -194,6 +194,42 @@ impl<K, V, S: memo::Store<K, V>> memo::Store<K, V> for Wrapper<S> {
     }
 }
 
+/// [`Wrapper`] that forwards [`memo::Store::bind`], as a store that wraps
+/// another should.
+pub struct Forwarding<S>(pub S);
+
+impl<K, V, S: memo::Store<K, V>> memo::Store<K, V> for Forwarding<S> {
+    fn get<Q>(&self, key: &Q) -> Result<Option<V>, memo::StoreError>
+    where
+        Q: memo::KeyView<Owned = K> + ?Sized,
+    {
+        self.0.get(key)
+    }
+
+    fn insert(&self, key: K, value: V) -> Result<(), memo::StoreError> {
+        self.0.insert(key, value)
+    }
+
+    fn remove<Q>(&self, key: &Q) -> Result<bool, memo::StoreError>
+    where
+        Q: memo::KeyView<Owned = K> + ?Sized,
+    {
+        self.0.remove(key)
+    }
+
+    fn clear(&self) -> Result<(), memo::StoreError> {
+        self.0.clear()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn bind(&mut self, function: &memo::FunctionId) {
+        self.0.bind(function);
+    }
+}
+
 /// A command in RESP.
 pub fn resp(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();

@@ -136,7 +136,33 @@ macro_rules! identity_scenarios {
             }
             // A store made by hand is unnamed too, and says what to write.
             let error = $unnamed::<u64, u64>().key_of(&1).unwrap_err().to_string();
-            assert!(error.contains(".namespace(") && error.contains("__bind"), "{error}");
+            assert!(error.contains(".namespace(") && error.contains("Store::bind"), "{error}");
+        }
+
+        // A store of the user's that forwards the hook: each function's
+        // entries are its own.
+        #[::memo::memoize(store = common::Forwarding($unnamed()))]
+        fn forwarded_a(x: u64) -> u64 {
+            x + 3000
+        }
+
+        #[::memo::memoize(store = common::Forwarding($unnamed()))]
+        fn forwarded_b(x: u64) -> u64 {
+            x + 4000
+        }
+
+        #[test]
+        fn a_wrapper_that_forwards_bind_names_each_function_apart() {
+            let Some(_) = common::server_env($env) else { return };
+            forwarded_a_cache().clear();
+            forwarded_b_cache().clear();
+            for _ in 0..2 {
+                assert_eq!(forwarded_a(1), 3001);
+                assert_eq!(forwarded_b(1), 4001);
+            }
+            for info in [forwarded_a_cache().info(), forwarded_b_cache().info()] {
+                assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0), "{info}");
+            }
         }
 
         /// An argument whose `Serialize` writes both variants alike.

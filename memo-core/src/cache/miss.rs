@@ -54,7 +54,12 @@ pub(super) enum Hold<K> {
 
 type Abandon<K, V, S> = fn(&Cache<K, V, S>, Ticket);
 
-impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
+impl<'c, K, V, S> Miss<'c, K, V, S>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, V> + 'static,
+{
     pub(super) fn claimed(cache: &'c Cache<K, V, S>, ticket: Ticket) -> Self {
         if ticket.thread {
             flight::hold();
@@ -113,16 +118,17 @@ impl<'c, K: Hash + Eq + Clone, V: Clone, S: Store<K, V>> Miss<'c, K, V, S> {
             }
             Hold::Spent => return,
         };
+        let in_store = cache.claims_in_store();
         match &self.hold {
-            Hold::Claimed(ticket) if S::__FLIGHTS && !ticket.cache_side => {
-                cache.store.__settle(Some(ticket), None, store, Some(value), &current);
+            Hold::Claimed(ticket) if in_store && !ticket.cache_side => {
+                cache.settle_in_store(Some(ticket), None, store, Some(value), &current);
             }
             Hold::Claimed(ticket) => {
                 if let Some(flights) = cache.flights.get() {
                     flights.settle_keeping(ticket, Some(value), current, |key| cache.keep(key, value));
                 }
             }
-            _ if S::__FLIGHTS => cache.store.__settle(None, key, store, Some(value), &current),
+            _ if in_store => cache.settle_in_store(None, key, store, Some(value), &current),
             _ => {
                 if let (true, Some(key)) = (store, key) {
                     cache.flights().keep(key, current, |key| cache.keep(key, value));
@@ -153,8 +159,8 @@ impl<K, V: Clone, S: Store<K, V>> Cache<K, V, S> {
 #[cfg(feature = "async")]
 impl<K, V, S> Miss<'static, K, V, S>
 where
-    K: Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
     S: Store<K, V> + 'static,
 {
     /// [`complete`](Miss::complete) for a store that blocks on the network,

@@ -39,11 +39,11 @@ use part::MAX_ENTRIES;
 pub(crate) use part::{Node, Part};
 
 use crate::expiry::Found;
-use crate::flight::{self, Ticket};
+use crate::flight::{self, Claim, Claims, Ticket, Want};
 use crate::info::CacheInfo;
 use crate::key::{KeyView, hash_view};
 use crate::shards::{EXACT_BELOW, Shards};
-use crate::store::{Claim, Store, StoreError, Want};
+use crate::store::{Store, StoreError};
 
 /// The most entries an [`Lru`] holds, whatever its `maxsize`: indices are
 /// `u32`, and one value marks the end of the list.
@@ -265,7 +265,7 @@ where
         (Some(part), (None, None, freed))
     }
 
-    /// The miss of [`Store::__claim`], under the part's lock: drops a stale
+    /// The miss of [`Claims::claim`], under the part's lock: drops a stale
     /// entry, then waits for the thread computing the key or claims it.
     #[cold]
     #[inline(never)]
@@ -306,7 +306,7 @@ where
         );
         drop(part);
         flight::drop_claimed(stale, &claim, |ticket| {
-            self.__settle(Some(ticket), None, false, None, &|| false)
+            Claims::settle(self, Some(ticket), None, false, None, &|| false)
         });
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
@@ -435,10 +435,31 @@ where
 
     const COUNTS_LOOKUPS: bool = true;
 
-    const __FLIGHTS: bool = true;
+    fn info(&self) -> CacheInfo {
+        let mut info = CacheInfo { maxsize: Some(self.maxsize), ..CacheInfo::default() };
+        self.shards.each(|part| {
+            info.hits += part.hits;
+            info.misses += part.misses;
+            info.evictions += part.evictions;
+            info.expirations += part.expirations;
+        });
+        info.currsize = self.len();
+        info.hits += self.shards.read_hits();
+        info.misses += self.shards.bypassed();
+        info
+    }
+}
 
-    #[inline]
-    fn __claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
+impl<K, V> Claims<K, V> for Lru<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync,
+    V: Clone + Send + Sync,
+{
+    // Out of line: inlined into the cache's lookup, it pushed the
+    // lock-free read's closure out of line instead (211 instructions per
+    // hit against 186, measured with callgrind).
+    #[inline(never)]
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -458,7 +479,7 @@ where
         self.claim_miss(part, hash, key, want, name)
     }
 
-    fn __settle(
+    fn settle(
         &self,
         ticket: Option<&Ticket>,
         key: Option<K>,
@@ -494,20 +515,6 @@ where
         if let Some(settled) = settled {
             settled.finish(self.shards.settled(index));
         }
-    }
-
-    fn info(&self) -> CacheInfo {
-        let mut info = CacheInfo { maxsize: Some(self.maxsize), ..CacheInfo::default() };
-        self.shards.each(|part| {
-            info.hits += part.hits;
-            info.misses += part.misses;
-            info.evictions += part.evictions;
-            info.expirations += part.expirations;
-        });
-        info.currsize = self.len();
-        info.hits += self.shards.read_hits();
-        info.misses += self.shards.bypassed();
-        info
     }
 }
 

@@ -55,9 +55,9 @@ pub trait Computes {
 
 impl<K, V, S> Finish<V> for Miss<'_, K, V, S>
 where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, V>,
+    K: core::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, V> + 'static,
 {
     #[inline(always)]
     fn finish(self, value: V, keep: bool) -> V {
@@ -67,9 +67,9 @@ where
 
 impl<K, V, S> Finish<V> for &mut Miss<'_, K, V, S>
 where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, V>,
+    K: core::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, V> + 'static,
 {
     #[inline(always)]
     fn finish(self, value: V, keep: bool) -> V {
@@ -79,9 +79,9 @@ where
 
 impl<K, V, S> FinishExpiring<V> for &mut Miss<'_, K, Expiring<V>, S>
 where
-    K: core::hash::Hash + Eq + Clone,
-    V: Clone,
-    S: Store<K, Expiring<V>>,
+    K: core::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+    S: Store<K, Expiring<V>> + 'static,
 {
     #[inline(always)]
     fn finish_expiring(self, value: V, lifetime: Option<Duration>, keep: bool) -> V {
@@ -109,8 +109,8 @@ impl<V> FinishExpiring<V> for &mut NoMiss {
 #[cfg(feature = "async")]
 impl<K, V, S> FinishAsync<V> for Miss<'static, K, V, S>
 where
-    K: core::hash::Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
+    K: core::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
     S: Store<K, V> + 'static,
 {
     #[inline(always)]
@@ -122,8 +122,8 @@ where
 #[cfg(feature = "async")]
 impl<K, V, S> FinishExpiringAsync<V> for Miss<'static, K, Expiring<V>, S>
 where
-    K: core::hash::Hash + Eq + Clone + Send + 'static,
-    V: Clone + Send + 'static,
+    K: core::hash::Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
     S: Store<K, Expiring<V>> + 'static,
 {
     #[inline(always)]

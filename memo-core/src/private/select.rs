@@ -110,8 +110,8 @@ impl<Q, V, Scope, M> ToPlain for &Probe<Q, V, Scope, M> {
 impl<Q, V> Cached<Q, V>
 where
     Q: KeyView,
-    Q::Owned: Clone + Send + 'static,
-    V: Clone + Send + 'static,
+    Q::Owned: Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
 {
     /// Looks the call's view up in the function's cache (made by `make` on
     /// the first call of each instantiation). A thread that waited for

@@ -35,7 +35,6 @@ mod redis;
 mod server;
 mod shape;
 
-use core::any::TypeId;
 use core::fmt;
 use core::hash::Hash;
 use core::marker::PhantomData;
@@ -52,11 +51,11 @@ pub use memcached::MemcachedServers;
 pub use redis::RedisServer;
 pub use server::Timeouts;
 
-use namespace::{Function, Namespace, Naming, UNNAMED, hex};
+use namespace::{Namespace, Naming, UNNAMED, hex};
 use shape::fingerprint;
 
 use crate::key::KeyView;
-use crate::store::{Store, StoreError};
+use crate::store::{FunctionId, Store, StoreError};
 
 /// What a cache server does for a [`Shared`] store: bytes under string keys.
 #[doc(hidden)]
@@ -397,8 +396,8 @@ where
 
     const BLOCKING: bool = true;
 
-    fn __bind(&mut self, module: &'static str, name: &'static str, instance: TypeId) {
-        self.naming.function = Some(Function { module, name, instance });
+    fn bind(&mut self, function: &FunctionId) {
+        self.naming.function = Some(*function);
         self.namespace = OnceLock::new();
     }
 }

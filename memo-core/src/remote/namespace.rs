@@ -4,7 +4,7 @@
 //! arguments. A namespace is one of:
 //!
 //! - the function's: its module path, name and instantiation (the `TypeId`
-//!   that [`Store::__bind`](crate::Store::__bind) gives, different for every
+//!   that [`Store::bind`](crate::Store::bind) gives, different for every
 //!   item and every instantiation of a generic one, even for two methods of
 //!   one name in two `impl` blocks of one module), told when `#[memoize]`
 //!   makes its cache;
@@ -16,21 +16,13 @@
 //! of the user's that does not forward the hook): it refuses every operation,
 //! rather than share one default namespace with every other such store.
 
-use core::any::TypeId;
+use crate::store::FunctionId;
 use core::hash::{Hash, Hasher};
-
-/// The function a store serves, as `#[memoize]` tells it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Function {
-    pub(crate) module: &'static str,
-    pub(crate) name: &'static str,
-    pub(crate) instance: TypeId,
-}
 
 /// What a namespace is made of.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Naming {
-    pub(crate) function: Option<Function>,
+    pub(crate) function: Option<FunctionId>,
     pub(crate) explicit: Option<String>,
     pub(crate) version: u32,
 }
@@ -48,7 +40,7 @@ pub(crate) struct Namespace {
 pub(crate) const UNNAMED: &str = "this shared store was never told which function it serves, and has no \
      namespace, so it keeps nothing rather than share entries with other functions: give it one with \
      `.namespace(\"my_crate::my_function\")`, or, if it sits inside a store of your own, forward \
-     `Store::__bind` to it";
+     `Store::bind` to it";
 
 impl Naming {
     /// The namespace, with `key` the fingerprint of the key type; `None` if
@@ -63,14 +55,14 @@ impl Naming {
             }
             (None, Some(function)) => {
                 field(&mut hasher, b"function");
-                field(&mut hasher, function.module.as_bytes());
-                field(&mut hasher, function.name.as_bytes());
+                field(&mut hasher, function.module().as_bytes());
+                field(&mut hasher, function.name().as_bytes());
                 // `TypeId` is the same in every process of one build; in
                 // another build it may differ, which is a miss.
                 let mut instance = TypeIdHasher(blake3::Hasher::new());
-                function.instance.hash(&mut instance);
+                function.instance().hash(&mut instance);
                 field(&mut hasher, instance.0.finalize().as_bytes());
-                function.name
+                function.name()
             }
             (None, None) => return None,
         };
@@ -127,7 +119,7 @@ mod tests {
     struct B;
 
     fn function<T: 'static>(module: &'static str, name: &'static str) -> Naming {
-        let function = Function { module, name, instance: TypeId::of::<T>() };
+        let function = FunctionId::new(module, name, core::any::TypeId::of::<T>());
         Naming { function: Some(function), ..Naming::default() }
     }
 
