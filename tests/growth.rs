@@ -1,6 +1,6 @@
 //! A store is one part until threads meet on its lock, then grows into many
 //! (memo-core's `Shards::growing`, model-checked with loom in
-//! `memo-core/src/loom_model.rs`). Here the growth races what a program
+//! `memo-core/src/parts/loom_model.rs`). Here the growth races what a program
 //! does: misses, hits, `remove` and `clear()` from four threads on a fresh
 //! cache each round, so that rounds grow a store while it is used. Every
 //! value must be the function's, and no round may hang.

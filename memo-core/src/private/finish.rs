@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::select::{NoLocalMiss, NoMiss};
-use crate::local::LocalMiss;
+use crate::per_thread::LocalMiss;
 use crate::store::Store;
 use crate::{Expiring, Miss};
 

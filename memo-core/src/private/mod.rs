@@ -1,12 +1,10 @@
 //! What `#[memoize]` expands to calls; not for users, not covered by semver.
 
-use core::any::TypeId;
-
 use std::time::Duration;
 
-pub use crate::key::{ByRef, ByVal, View};
-pub use crate::local::LocalSite;
-pub use crate::site::{Place, Site};
+pub use crate::call::site::{Place, Site};
+pub use crate::per_thread::LocalSite;
+pub use crate::store::key::{ByRef, ByVal, View};
 
 mod finish;
 mod select;
@@ -91,23 +89,7 @@ impl<T> Outcome for Option<T> {
 /// Why `maxsize` must not be zero; the macro's `const` check panics with it.
 pub const MAXSIZE_ZERO: &str = "`maxsize` must be at least 1: a cache that keeps no entry caches nothing (leave `maxsize` out for an unbounded cache)";
 
-/// The `TypeId` that names one instantiation of one memoized function: that
-/// of the type of `marker`, a closure the macro writes inside the function
-/// and hands to the lookups, which key their caches by it.
-///
-/// A closure's type is generic over every generic parameter of the items it
-/// is written in (the function's type and const parameters, those of its
-/// `impl`, and `Self` in a trait's provided method), whether or not they
-/// appear in its signature, and each closure expression is a type of its own,
-/// so two items never share one, even when one `macro_rules!` expansion writes
-/// both. Lifetimes do not count (so it needs no `'static` bound): they never
-/// change what a function computes.
-#[must_use]
-#[inline(always)]
-pub fn instance_of<F: ?Sized>(marker: &F) -> TypeId {
-    let _ = marker;
-    typeid::of::<F>()
-}
+pub use crate::call::instances::instance_of;
 
 // The traits below turn "this argument cannot be a key" into an error on the
 // argument itself, in words, rather than on the macro's internals: the macro

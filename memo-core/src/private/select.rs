@@ -23,9 +23,9 @@
 
 use core::marker::PhantomData;
 
-use crate::key::KeyView;
-use crate::local::{LocalMiss, LocalSite};
+use crate::per_thread::{LocalMiss, LocalSite};
 use crate::store::Store;
+use crate::store::key::KeyView;
 use crate::{Cache, CacheHandle, Expiring, Miss};
 
 /// A cache shared by every thread (`Send + Sync` keys and values).
@@ -205,7 +205,7 @@ where
         view: &Q,
     ) -> Result<V, Option<LocalMiss<Q::Owned, V>>> {
         let _ = marker;
-        crate::local::lookup::<F, _, _>(site, view)
+        crate::per_thread::lookup::<F, _, _>(site, view)
     }
 }
 

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use super::shape::fingerprint;
 use crate::clock;
-use crate::expiry::Expiring;
 use crate::store::StoreError;
+use crate::store::expiry::Expiring;
 
 /// Turns values into bytes for a shared store and back.
 ///

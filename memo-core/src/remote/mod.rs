@@ -54,7 +54,7 @@ pub use server::Timeouts;
 use namespace::{Namespace, Naming, UNNAMED, hex};
 use shape::fingerprint;
 
-use crate::key::KeyView;
+use crate::store::key::KeyView;
 use crate::store::{FunctionId, Store, StoreError};
 
 /// What a cache server does for a [`Shared`] store: bytes under string keys.

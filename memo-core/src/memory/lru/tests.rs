@@ -3,7 +3,7 @@
 
 use super::part::NIL;
 use super::*;
-use crate::key::Exact;
+use crate::store::key::Exact;
 use proptest::prelude::*;
 use std::collections::VecDeque;
 

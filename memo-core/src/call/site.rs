@@ -13,7 +13,7 @@ use core::num::NonZeroUsize;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-use crate::handle::CacheHandle;
+use crate::call::handle::CacheHandle;
 
 /// Where a memoized function is written, as `module_path!()`, `file!()`,
 /// `line!()` and `column!()` of its name, the name itself, and a number the

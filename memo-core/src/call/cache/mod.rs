@@ -13,16 +13,17 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::clock;
-use crate::expiry::{Expiring, Found};
 use crate::flight::{Claim, Claims, Flights, Ticket, Want};
-use crate::info::CacheInfo;
-use crate::key::{Exact, KeyView};
-use crate::lru::Lru;
-use crate::nesting::Inside;
+use crate::memory::lru::Lru;
+use crate::memory::unbounded::Unbounded;
+use crate::parts::nesting::Inside;
+use crate::store::expiry::Found;
+use crate::store::info::CacheInfo;
+use crate::store::key::{Exact, KeyView};
 use crate::store::{FunctionId, Store, StoreError};
-use crate::unbounded::Unbounded;
 
+mod builtin;
+mod expiring;
 mod miss;
 
 pub use miss::Miss;
@@ -147,60 +148,6 @@ impl<K, V, S> Cache<K, V, S> {
     #[cfg(feature = "async")]
     pub(crate) fn flights_made(&self) -> Option<&Flights<K, V>> {
         self.flights.get()
-    }
-}
-
-impl<K: 'static, V: 'static, S: 'static> Cache<K, V, S> {
-    /// The store as a `T`, if it is one: how the cache finds the built-in
-    /// stores that keep single-flight claims in their own parts
-    /// ([`Claims`]). The `TypeId`s are constants of each cache's type, so
-    /// the compiler keeps one path and drops the others.
-    #[inline(always)]
-    #[allow(unsafe_code, reason = "a downcast by the TypeId of the store's type")]
-    fn store_as<T: 'static>(&self) -> Option<&T> {
-        if TypeId::of::<S>() != TypeId::of::<T>() {
-            return None;
-        }
-        // SAFETY: `S` and `T` are one type (both `'static`, so their
-        // `TypeId`s are equal only then). `dyn Any`'s `downcast_ref` would do
-        // the same behind a virtual call, which the inliner weighs before it
-        // is resolved: the lookup then stays out of line (+28 instructions
-        // per LRU hit, measured).
-        Some(unsafe { &*core::ptr::from_ref(&self.store).cast::<T>() })
-    }
-
-    /// Whether the store keeps single-flight claims in its own parts: one
-    /// of the built-in in-memory stores. The user's stores, and the
-    /// built-in ones that keep no claims, get single-flight from the
-    /// cache's own table.
-    #[inline(always)]
-    pub(crate) fn claims_in_store(&self) -> bool {
-        let store = TypeId::of::<S>();
-        store == TypeId::of::<Unbounded<K, V>>() || store == TypeId::of::<Lru<K, V>>()
-    }
-}
-
-impl<K, V, S> Cache<K, V, S>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    S: 'static,
-{
-    /// [`Claims::settle`] in the store, if it [keeps claims](Cache::claims_in_store).
-    #[inline(always)]
-    pub(crate) fn settle_in_store(
-        &self,
-        ticket: Option<&Ticket>,
-        key: Option<K>,
-        store: bool,
-        value: Option<&V>,
-        current: &dyn Fn() -> bool,
-    ) {
-        if let Some(unbounded) = self.store_as::<Unbounded<K, V>>() {
-            unbounded.settle(ticket, key, store, value, current);
-        } else if let Some(lru) = self.store_as::<Lru<K, V>>() {
-            lru.settle(ticket, key, store, value, current);
-        }
     }
 }
 
@@ -479,59 +426,6 @@ where
             self.store_failed(&error);
             false
         })
-    }
-}
-
-impl<K, V, S> Cache<K, Expiring<V>, S>
-where
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-    S: Store<K, Expiring<V>> + 'static,
-{
-    /// [`lookup`](Cache::lookup) for values that expire: an entry past its
-    /// deadline is never returned; the lookup removes it, counts an
-    /// expiration, and is a miss. Misses also sweep now and then (see
-    /// [`sweep_every`](Cache::sweep_every)).
-    ///
-    /// # Errors
-    ///
-    /// A miss that this caller must compute is the `Err`: complete it with the
-    /// value and its deadline.
-    ///
-    /// # Panics
-    ///
-    /// If this thread has come back to `view` more than 32 times while
-    /// computing it: infinite recursion (a few same-key calls, as with
-    /// `key = n / 2`, just compute again).
-    #[inline]
-    pub fn lookup_fresh<Q>(&self, view: &Q) -> Result<V, Miss<'_, K, Expiring<V>, S>>
-    where
-        Q: KeyView<Owned = K> + ?Sized,
-    {
-        let now = clock::now();
-        let fresh = move |entry: &Expiring<V>| entry.is_fresh(now);
-        let found = self.find(view, Want::Fresh(&fresh));
-        if found.is_err() {
-            // This call computes the value: it may sweep first.
-            self.sweep(now);
-        }
-        found.map(|entry| entry.value)
-    }
-
-    /// Removes every expired entry, if the last sweep is `sweep_every` old.
-    #[cold]
-    pub(crate) fn sweep(&self, now: Instant) {
-        let Some(every) = self.sweep_every else { return };
-        // One thread sweeps; the others go on.
-        let Some(mut last) = self.last_sweep.try_lock() else { return };
-        if last.is_some_and(|last| now.saturating_duration_since(last) < every) {
-            return;
-        }
-        *last = Some(now);
-        drop(last);
-        if let Ok(removed) = self.store.retain(&mut |_, entry| entry.is_fresh(now)) {
-            self.expirations.fetch_add(removed as u64, Relaxed);
-        }
     }
 }
 

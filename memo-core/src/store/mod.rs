@@ -1,12 +1,18 @@
-//! The [`Store`] trait: where a cache keeps its entries.
+//! The contract between a cache and where it keeps its entries: the
+//! [`Store`] trait, the keys a store is given ([`key`]), values that expire
+//! ([`expiry`]), and what a cache reports ([`info`]).
+
+pub(crate) mod expiry;
+pub(crate) mod info;
+pub(crate) mod key;
 
 use core::any::TypeId;
 use core::fmt;
 use std::error::Error;
 
-use crate::expiry::Found;
-use crate::info::CacheInfo;
-use crate::key::KeyView;
+use crate::store::expiry::Found;
+use crate::store::info::CacheInfo;
+use crate::store::key::KeyView;
 
 /// Where a cache keeps its entries: [`Unbounded`](crate::Unbounded) (the
 /// default), [`Lru`](crate::Lru) (`maxsize = N`), or any type of your own given

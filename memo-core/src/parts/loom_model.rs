@@ -9,7 +9,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::Shards;
-use crate::readers::Registry;
+use crate::parts::readers::Registry;
 
 // The main thread of a model does not read lock-free: its slot would be
 // given back as the model shuts down, after loom has dropped the registry.
@@ -111,7 +111,7 @@ fn loom_model_a_read_inside_a_read_takes_no_lock_it_would_wait_for() {
         };
         let nester = thread::spawn(move || {
             let nested = shards.read(hash_in(0), |_| {
-                assert!(crate::nesting::inside());
+                assert!(crate::parts::nesting::inside());
                 let inner = read(&shards, 1);
                 let own = shards.enter(0).is_none();
                 let other = shards.enter(1).map(|part| (*part, part.nested));
@@ -122,7 +122,7 @@ fn loom_model_a_read_inside_a_read_takes_no_lock_it_would_wait_for() {
                 assert!(own, "the part this thread reads is not entered");
                 assert!(matches!(other, None | Some((0 | 5, true))), "{other:?}");
             }
-            assert!(!crate::nesting::inside());
+            assert!(!crate::parts::nesting::inside());
         });
         writer.join().unwrap();
         nester.join().unwrap();

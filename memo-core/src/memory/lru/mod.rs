@@ -31,18 +31,18 @@ use core::hash::{BuildHasher, Hash};
 use core::num::NonZeroUsize;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::shards::WriteGuard;
+use crate::parts::WriteGuard;
 
 mod part;
 
 use part::MAX_ENTRIES;
 pub(crate) use part::{Node, Part};
 
-use crate::expiry::Found;
 use crate::flight::{self, Claim, Claims, Ticket, Want};
-use crate::info::CacheInfo;
-use crate::key::{KeyView, hash_view};
-use crate::shards::{EXACT_BELOW, Shards};
+use crate::parts::{EXACT_BELOW, Shards};
+use crate::store::expiry::Found;
+use crate::store::info::CacheInfo;
+use crate::store::key::{KeyView, hash_view};
 use crate::store::{Store, StoreError};
 
 /// The most entries an [`Lru`] holds, whatever its `maxsize`: indices are

@@ -14,12 +14,12 @@ use core::hash::Hash;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use crate::cache::{Cache, Miss};
+use crate::call::cache::{Cache, Miss};
+use crate::call::offload::{self, Offloaded};
 use crate::clock;
-use crate::expiry::{Expiring, Found};
 use crate::flight::Want;
-use crate::key::{Exact, KeyView};
-use crate::offload::{self, Offloaded};
+use crate::store::expiry::{Expiring, Found};
+use crate::store::key::{Exact, KeyView};
 use crate::store::{Store, StoreError};
 
 /// The future of an async lookup: the value, or the [`Miss`] this task

@@ -1,5 +1,6 @@
 //! [`Shards`]: a store split into independently locked parts, read without
-//! their locks.
+//! their locks (the protocol of [`readers`], and [`nesting`], which keeps a
+//! thread inside user code from waiting on what it holds).
 //!
 //! Writers (misses, inserts, evictions) lock one part, so that threads writing
 //! different keys rarely queue behind one lock; each part sits on cache lines
@@ -17,8 +18,14 @@ use crate::sync::{
     Access, AtomicBool, AtomicU32, AtomicU64, Condvar, Mutex, MutexGuard, OnceBox, UnsafeCell,
 };
 
-use crate::nesting::{self, Inside};
-use crate::readers::{self, REGISTRY, Registry, SLOTS};
+mod grow;
+pub(crate) mod nesting;
+pub(crate) mod readers;
+
+pub(crate) use grow::Split;
+
+use nesting::Inside;
+use readers::{REGISTRY, Registry, SLOTS};
 
 /// The parts of a store that is not bounded by count, and the most parts of a
 /// bounded one: enough that threads missing at once rarely meet on a lock
@@ -45,7 +52,7 @@ pub(crate) struct Padded<T>(pub T);
 /// A store of a fixed number of parts has them all from the start. A store
 /// that grows ([`Shards::growing`]) starts as one part and
 /// gets the others the first time its lock is contended
-/// [`GROW_AFTER`] times: a cache that one thread uses costs one table and
+/// [`GROW_AFTER`](grow::GROW_AFTER) times: a cache that one thread uses costs one table and
 /// no part array, and its first call does no work per part.
 ///
 /// Growing happens once, under part 0's lock with its readers kept out,
@@ -98,26 +105,6 @@ pub(crate) struct Shards<T> {
 /// A counter on a cache line of its own.
 #[repr(align(64))]
 struct Line(AtomicU64);
-
-/// Makes parts `1..count` of a growing store, moving into them the entries
-/// of part 0 that `place` (from a key's hash, with the store's hasher)
-/// puts there: `place` gives `1..count` for them, 0 for those that stay.
-/// `None`, and nothing moved, while part 0 has claims in flight (see
-/// `flight`): they stay where their waiters and tickets find them, and a
-/// caller that missed the key after the growth, placed elsewhere, would
-/// not see them and compute the key a second time.
-pub(crate) type Split<T> =
-    fn(&mut T, count: usize, state: &RandomState, place: &dyn Fn(u64) -> usize) -> Option<Vec<T>>;
-
-/// Contended locks of part 0 after which a growing store grows: a few, so
-/// that one collision of two threads does not cost the parts, and soon
-/// enough that threads that keep missing at once stop queueing.
-#[cfg(not(loom))]
-pub(crate) const GROW_AFTER: u32 = 8;
-
-/// The loom model grows at the first contention, so that it explores growth.
-#[cfg(loom)]
-pub(crate) const GROW_AFTER: u32 = 1;
 
 /// One part: its lock, whether a writer is in it (for lock-free readers, see
 /// `readers`), and where threads waiting for a computation of one of its keys
@@ -205,13 +192,6 @@ impl<T> Shards<T> {
             shards.rest.get_or_init(|| (1..count).map(|index| Slot::new(make(index))).collect());
         }
         shards
-    }
-
-    /// One part, `first`, read without its lock if `lock_free`, that grows
-    /// to `count` (rounded up to a power of two) when contended, moving its
-    /// entries with `split`.
-    pub(crate) fn growing(count: usize, lock_free: bool, first: T, split: Split<T>) -> Self {
-        Self::with(Slot::new(first), count.max(1).next_power_of_two(), Some(split), lock_free)
     }
 
     fn with(first: Padded<Slot<T>>, count: usize, split: Option<Split<T>>, lock_free: bool) -> Self {
@@ -343,49 +323,6 @@ impl<T> Shards<T> {
         let guard = self.lock(self.index(hash));
         self.settle_place(guard, hash, |index| Some(self.lock(index)))
             .unwrap_or_else(|| self.lock(self.index(hash)))
-    }
-
-    /// After a lock of the part that `hash` was placed in: grows, if it is
-    /// part 0 of a growing store contended enough, and then, if the key's
-    /// place has moved, gives the part up and takes the new one with
-    /// `relock`.
-    #[inline]
-    fn settle_place<'a>(
-        &'a self,
-        mut guard: WriteGuard<'a, T>,
-        hash: u64,
-        relock: impl FnOnce(usize) -> Option<WriteGuard<'a, T>>,
-    ) -> Option<WriteGuard<'a, T>> {
-        if guard.index != 0 || self.split.is_none() {
-            return Some(guard);
-        }
-        if self.rest.get().is_none() && self.contended.load(Relaxed) >= GROW_AFTER {
-            self.grow(&mut guard);
-        }
-        let index = self.index(hash);
-        if index == 0 {
-            return Some(guard);
-        }
-        drop(guard);
-        relock(index)
-    }
-
-    /// Makes the other parts, under part 0's lock (`part`), with part 0's
-    /// entries that belong there moved in, then publishes them.
-    #[cold]
-    #[inline(never)]
-    fn grow(&self, part: &mut WriteGuard<'_, T>) {
-        let Some(split) = self.split else { return };
-        let count = self.count;
-        if count < 2 {
-            return;
-        }
-        // The user's `Hash` runs here, under the lock, as in a table's
-        // rehash: if it panics, the entries moved so far are dropped (a
-        // cache may forget entries) and the store stays one part.
-        if let Some(parts) = split(&mut **part, count, &self.state, &|hash| place(hash, count)) {
-            self.rest.get_or_init(|| parts.into_iter().map(Slot::new).collect());
-        }
     }
 
     /// Locks part `index` as [`lock`](Shards::lock) does, unless this thread
@@ -559,69 +496,7 @@ impl<T> WriteGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parts_are_a_power_of_two_on_their_own_cache_lines() {
-        let shards = Shards::new(5, true, |_| 0_u8);
-        assert_eq!(shards.len(), 8);
-        assert!(core::mem::align_of::<Padded<Slot<u8>>>() >= 128);
-        assert!((0..1000_u64).all(|h| shards.index(shards.hash_one(h)) < 8));
-        assert_eq!(Shards::<u8>::for_maxsize(3), 1);
-        assert_eq!(Shards::<u8>::for_maxsize(127), 1);
-        assert_eq!(Shards::<u8>::for_maxsize(1000), 125);
-        assert_eq!(Shards::<u8>::for_maxsize(1 << 30), DEFAULT_SHARDS);
-    }
-
-    type Entries = Vec<(u64, u64)>;
-
-    fn split(
-        part: &mut Entries,
-        count: usize,
-        _: &RandomState,
-        place: &dyn Fn(u64) -> usize,
-    ) -> Option<Vec<Entries>> {
-        let mut parts: Vec<Entries> = (1..count).map(|_| Vec::new()).collect();
-        for (hash, value) in part.extract_if(.., |(hash, _)| place(*hash) != 0) {
-            parts[place(hash) - 1].push((hash, value));
-        }
-        Some(parts)
-    }
-
-    #[test]
-    fn a_growing_store_is_one_part_until_contended_then_keeps_every_entry_in_its_part() {
-        let shards = Shards::growing(8, true, Entries::new(), split);
-        let hashes: Vec<u64> = (0..64_u64).map(|i| (i << 32) | i).collect();
-        for &hash in &hashes {
-            shards.lock_for(hash).push((hash, hash + 1));
-        }
-        assert_eq!(shards.len(), 1, "one thread alone never grows it");
-        // Another thread locks part 0 while this one holds it, until it
-        // has been kept waiting often enough.
-        for _ in 0..1000 {
-            if shards.len() > 1 {
-                break;
-            }
-            std::thread::scope(|scope| {
-                let held = shards.lock(0);
-                scope.spawn(|| drop(shards.lock_for(hashes[0])));
-                std::thread::sleep(std::time::Duration::from_millis(2));
-                drop(held);
-            });
-        }
-        assert_eq!(shards.len(), 8, "contended, it grew");
-        for &hash in &hashes {
-            let part = shards.lock_for(hash);
-            assert_eq!(part.index, shards.index(hash));
-            assert_eq!(part.iter().filter(|(h, v)| *h == hash && *v == hash + 1).count(), 1, "{hash:x}");
-        }
-        let mut total = 0;
-        shards.each(|part| total += part.len());
-        assert_eq!(total, hashes.len(), "nothing lost, nothing doubled");
-    }
-}
+mod tests;
 
 #[cfg(all(test, loom))]
-#[path = "loom_model.rs"]
 mod loom_model;

@@ -180,7 +180,7 @@ where
         };
         if let Some(key) = key {
             let (cache, stored, born) = (self.cache, value.clone(), self.born);
-            crate::offload::spawn(move || {
+            crate::call::offload::spawn(move || {
                 // A clear() or refresh() that came meanwhile wins (but one
                 // that comes during the insert may not: the store is on a
                 // server, and the insert is not under a lock of memo's).

@@ -2,9 +2,9 @@
 
 use core::hash::Hash;
 
-use crate::expiry::Found;
-use crate::info::CacheInfo;
-use crate::key::KeyView;
+use crate::store::expiry::Found;
+use crate::store::info::CacheInfo;
+use crate::store::key::KeyView;
 use crate::store::{FunctionId, Store, StoreError};
 
 /// Two stores, a near one in front of a far one: typically an in-process

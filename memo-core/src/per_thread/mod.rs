@@ -22,10 +22,10 @@ use std::rc::Rc;
 use cache::LocalCache;
 pub(crate) use cache::LocalMiss;
 
-use crate::info::CacheInfo;
-use crate::instances::slot_id;
-use crate::key::KeyView;
-use crate::site::Place;
+use crate::call::instances::slot_id;
+use crate::call::site::Place;
+use crate::store::info::CacheInfo;
+use crate::store::key::KeyView;
 
 /// What a thread's handle needs of its caches whose types it does not know.
 trait ErasedLocal {

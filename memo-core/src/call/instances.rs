@@ -25,8 +25,26 @@ use core::hash::{BuildHasher, Hasher};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
+/// The `TypeId` that names one instantiation of one memoized function: that
+/// of the type of `marker`, a closure the macro writes inside the function
+/// and hands to the lookups, which key their caches by it.
+///
+/// A closure's type is generic over every generic parameter of the items it
+/// is written in (the function's type and const parameters, those of its
+/// `impl`, and `Self` in a trait's provided method), whether or not they
+/// appear in its signature, and each closure expression is a type of its own,
+/// so two items never share one, even when one `macro_rules!` expansion writes
+/// both. Lifetimes do not count (so it needs no `'static` bound): they never
+/// change what a function computes.
+#[must_use]
+#[inline(always)]
+pub fn instance_of<F: ?Sized>(marker: &F) -> TypeId {
+    let _ = marker;
+    typeid::of::<F>()
+}
+
 /// The `TypeId` of the pair of `F`, the type that names one instantiation of
-/// a memoized function (see [`instance_of`](crate::__private::instance_of)),
+/// a memoized function (see [`instance_of`]),
 /// and `C`, the type of its cache: equal ids mean an equal instantiation and
 /// an equal cache type, so one comparison finds a cache and makes its
 /// downcast sound. The key of the shared and the per-thread handles alike.

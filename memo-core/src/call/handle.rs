@@ -11,10 +11,10 @@ use std::sync::OnceLock;
 
 use parking_lot::RwLock;
 
-use crate::cache::Cache;
-use crate::info::CacheInfo;
-use crate::instances::{Instances, slot_id};
+use crate::call::cache::Cache;
+use crate::call::instances::{Instances, slot_id};
 use crate::store::Store;
+use crate::store::info::CacheInfo;
 
 /// The cache of one memoized function, as its handle returns it:
 /// `fib_cache()` for `fn fib`. Like Python's `fib.cache_info()` and
@@ -275,7 +275,7 @@ impl CacheHandle {
                 return cache;
             }
         }
-        self.instance_slow(crate::__private::instance_of(marker), slot_id::<F, Cache<K, V, S>>(), make)
+        self.instance_slow(crate::call::instances::instance_of(marker), slot_id::<F, Cache<K, V, S>>(), make)
     }
 
     #[cold]

@@ -7,11 +7,11 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use crate::expiry::Found;
 use crate::flight::{self, Claim, Claims, Table, Ticket, Want};
-use crate::info::CacheInfo;
-use crate::key::{KeyView, hash_view};
-use crate::shards::{DEFAULT_SHARDS, Shards};
+use crate::parts::{DEFAULT_SHARDS, Shards};
+use crate::store::expiry::Found;
+use crate::store::info::CacheInfo;
+use crate::store::key::{KeyView, hash_view};
 use crate::store::{Store, StoreError};
 
 /// A store with no size limit: every value stays until it is removed or the

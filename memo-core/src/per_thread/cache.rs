@@ -30,8 +30,8 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 use super::lru::{Displaced, Lru};
-use crate::info::CacheInfo;
-use crate::key::{Exact, KeyView, hash_view};
+use crate::store::info::CacheInfo;
+use crate::store::key::{Exact, KeyView, hash_view};
 
 /// Every this many open misses, one is remembered: a loop on one key panics
 /// by 128 levels, before frames of kilobytes overflow a 2 MiB stack.

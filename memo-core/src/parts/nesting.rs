@@ -55,7 +55,7 @@ impl Drop for Inside {
 /// it: user code that memo runs is on its stack.
 #[inline]
 pub(crate) fn inside() -> bool {
-    DEPTH.with(|depth| depth.get() > 0) || crate::readers::reading()
+    DEPTH.with(|depth| depth.get() > 0) || crate::parts::readers::reading()
 }
 
 /// A panic caught in user code that memo ran under a lock, to be resumed
