@@ -13,6 +13,8 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes this thread allocated less those it freed.
+    static LIVE: Cell<i64> = const { Cell::new(0) };
 }
 
 fn count() {
@@ -20,28 +22,38 @@ fn count() {
     let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
 }
 
+fn live(bytes: usize, sign: i64) {
+    let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+    let _ = LIVE.try_with(|live| live.set(live.get() + sign * bytes));
+}
+
 // SAFETY: every call is forwarded unchanged to the system allocator; counting
 // touches only a const-initialised thread-local, which never allocates.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count();
+        live(layout.size(), 1);
         // SAFETY: the caller's contract is passed on as it is.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         count();
+        live(layout.size(), 1);
         // SAFETY: as above.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         count();
+        live(layout.size(), -1);
+        live(new_size, 1);
         // SAFETY: as above.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(layout.size(), -1);
         // SAFETY: as above.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -55,6 +67,42 @@ fn allocations(f: impl FnOnce()) -> u64 {
     let before = ALLOCATIONS.with(Cell::get);
     f();
     ALLOCATIONS.with(Cell::get) - before
+}
+
+/// The heap bytes that `f` keeps, allocated on this thread.
+fn kept(f: impl FnOnce()) -> i64 {
+    let before = LIVE.with(Cell::get);
+    f();
+    LIVE.with(Cell::get) - before
+}
+
+#[memoize]
+fn one_unbounded(x: u64) -> u64 {
+    x + 1
+}
+
+#[memoize(maxsize = 10_000)]
+fn one_lru(x: u64) -> u64 {
+    x + 2
+}
+
+#[memoize(maxsize = 100)]
+fn one_small_lru(x: u64) -> u64 {
+    x + 3
+}
+
+#[test]
+fn a_cache_with_one_entry_keeps_at_most_1_kib_of_heap() {
+    // The handle, the cache, its store and the entry, after a miss and a
+    // hit: parts, flight tables and hit counters come when the cache grows
+    // or threads meet on it, not before.
+    for (name, bytes) in [
+        ("unbounded", kept(|| assert_eq!(one_unbounded(1) + one_unbounded(1), 4))),
+        ("maxsize = 10000", kept(|| assert_eq!(one_lru(1) + one_lru(1), 6))),
+        ("maxsize = 100", kept(|| assert_eq!(one_small_lru(1) + one_small_lru(1), 8))),
+    ] {
+        assert!(bytes <= 1024, "{name}: {bytes} bytes");
+    }
 }
 
 #[memoize]

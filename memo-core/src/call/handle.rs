@@ -314,6 +314,11 @@ impl CacheHandle {
         } else {
             self.others.get_or_init(|| Box::new(Instances::new())).get_or_insert(id, slot);
         }
+        // Most functions have one instantiation: room for one (48 bytes,
+        // not the 192 of a first push).
+        if all.is_empty() {
+            all.reserve_exact(1);
+        }
         all.push(slot);
         cache
     }

@@ -10,7 +10,6 @@
 //! `OnceLock`: one load per call.
 
 use core::num::NonZeroUsize;
-use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::call::handle::CacheHandle;
@@ -63,17 +62,48 @@ impl Site {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> &'static CacheHandle {
-        static REGISTRY: OnceLock<Mutex<HashMap<Place, &'static CacheHandle>>> = OnceLock::new();
         self.handle.get_or_init(|| {
-            let registry = REGISTRY.get_or_init(Mutex::default);
             // Nothing panics while the lock is held; a poisoned lock still
-            // holds a consistent map.
-            let mut registry = registry.lock().unwrap_or_else(PoisonError::into_inner);
-            *registry.entry(self.place).or_insert_with(|| {
-                Box::leak(Box::new(CacheHandle::new(self.place.module, self.place.name, self.maxsize)))
-            })
+            // holds consistent lists.
+            let mut heads = REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+            let head = &mut heads[bucket(&self.place)];
+            let mut at = *head;
+            while let Some(known) = at {
+                if known.place == self.place {
+                    return &known.handle;
+                }
+                at = known.next;
+            }
+            let handle = CacheHandle::new(self.place.module, self.place.name, self.maxsize);
+            let known: &'static Registered =
+                Box::leak(Box::new(Registered { place: self.place, handle, next: *head }));
+            *head = Some(known);
+            &known.handle
         })
     }
+}
+
+/// The handles made so far, in lists by the hash of their place: a static
+/// array, so that the registry never allocates or grows (a map would, in
+/// steps that some function's first call pays); a handle is looked up once
+/// per site, so a short list is cheap enough.
+static REGISTRY: Mutex<[Option<&'static Registered>; BUCKETS]> = Mutex::new([None; BUCKETS]);
+
+const BUCKETS: usize = 64;
+
+/// A handle, with its place, in its bucket's list. Leaked: a handle lives as
+/// long as the program.
+struct Registered {
+    place: Place,
+    handle: CacheHandle,
+    next: Option<&'static Registered>,
+}
+
+fn bucket(place: &Place) -> usize {
+    use core::hash::BuildHasher;
+    // A fixed seed: nothing here is an attacker's input.
+    let hash = foldhash::fast::FixedState::with_seed(0).hash_one(place);
+    usize::try_from(hash % BUCKETS as u64).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -128,6 +128,7 @@ pub(crate) fn current_thread() -> ThreadId {
     HERE.with(|here| core::ptr::from_ref(here).addr())
 }
 
+mod entries;
 mod flights;
 mod table;
 

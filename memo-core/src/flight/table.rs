@@ -5,7 +5,7 @@ use core::hash::Hash;
 use core::ops::DerefMut;
 use core::task::Waker;
 
-use hashbrown::HashTable;
+use super::entries::Entries;
 
 use super::{Claim, REENTRY_LIMIT, Reentry, TASK, ThreadId, Ticket, current_thread, holds_claims, small};
 use crate::store::key::KeyView;
@@ -18,7 +18,7 @@ use crate::sync::Condvar;
 /// missed key itself from the claim to the settle, which moves it into the
 /// store: a miss never clones its key.
 pub(crate) struct Table<K, V> {
-    pub(super) entries: HashTable<Entry<K, V>>,
+    pub(super) entries: Entries<K, V>,
     /// Numbers the entries of this part, so that a claim finds its own.
     pub(super) next_id: u32,
     /// Which part of its store or cache this table is in: a claim's
@@ -74,10 +74,21 @@ pub(crate) enum State<V> {
     Abandoned,
 }
 
-impl Entry<(), ()> {
-    /// The hash an entry is placed by: its own.
-    pub(super) fn hash_of<K, V>(entry: &Entry<K, V>) -> u64 {
-        entry.hash
+impl<K, V> Entry<K, V> {
+    /// The entry of a claim of `key` by `owner`, running.
+    pub(super) fn new(hash: u64, key: K, id: u32, owner: ThreadId) -> Self {
+        Entry {
+            hash,
+            key: Some(key),
+            id,
+            owner,
+            reentries: 0,
+            turn: 0,
+            stale: false,
+            waiters: 0,
+            wakers: Vec::new(),
+            state: State::Running,
+        }
     }
 }
 
@@ -132,7 +143,7 @@ impl<K, V> Table<K, V> {
 
     /// The empty table of part `part`.
     pub(crate) const fn at(part: usize) -> Self {
-        Table { entries: HashTable::new(), next_id: 0, part, cache_side: false }
+        Table { entries: Entries::new(), next_id: 0, part, cache_side: false }
     }
 
     /// The tables of parts `1..count` for a store or cache that grows
@@ -177,7 +188,7 @@ impl<K, V> Table<K, V> {
     {
         let mut settled =
             Settled { wake: Wake { threads: false, tasks: Vec::new() }, removed: None, panic: None };
-        let Ok(mut found) =
+        let Some(mut found) =
             self.entries.find_entry(ticket.hash, |e| e.id == ticket.id && e.turn == ticket.turn)
         else {
             return settled;
@@ -189,7 +200,7 @@ impl<K, V> Table<K, V> {
             }
         }
         if e.waiters == 0 {
-            settled.removed = found.remove().0.key;
+            settled.removed = found.remove().key;
             return settled;
         }
         e.state = match value.map(|value| crate::parts::nesting::catch(|| value.clone())) {
@@ -241,11 +252,11 @@ impl<K, V> Table<K, V> {
     /// waits for goes (returned, to be dropped after the lock).
     #[cfg(feature = "async")]
     pub(super) fn leave(&mut self, hash: u64, id: u32) -> Option<K> {
-        let mut found = self.entries.find_entry(hash, |e| e.id == id).ok()?;
+        let mut found = self.entries.find_entry(hash, |e| e.id == id)?;
         let e = found.get_mut();
         e.waiters -= 1;
         if e.waiters == 0 && !matches!(e.state, State::Running) {
-            return found.remove().0.key;
+            return found.remove().key;
         }
         None
     }
@@ -335,19 +346,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     pub(crate) fn claim(&mut self, hash: u64, key: K, me: ThreadId) -> Ticket {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        let entry = Entry {
-            hash,
-            key: Some(key),
-            id,
-            owner: me,
-            reentries: 0,
-            turn: 0,
-            stale: false,
-            waiters: 0,
-            wakers: Vec::new(),
-            state: State::Running,
-        };
-        self.entries.insert_unique(hash, entry, Entry::hash_of);
+        self.entries.insert(Entry::new(hash, key, id, me));
         Ticket { part: small(self.part), hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
     }
 
@@ -355,7 +354,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     /// (the last waiter removes the entry), or the computation to take over.
     pub(super) fn woken(&mut self, hash: u64, id: u32, me: ThreadId) -> Option<Probe<V>> {
         let (cache_side, part) = (self.cache_side, self.part);
-        let Ok(mut found) = self.entries.find_entry(hash, |e| e.id == id) else {
+        let Some(mut found) = self.entries.find_entry(hash, |e| e.id == id) else {
             // Unreachable: an entry with waiters stays until they leave.
             return Some(Probe::Absent);
         };
@@ -369,7 +368,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
                 if e.waiters > 0 {
                     return Some(Probe::Value(value.clone()));
                 }
-                match found.remove().0.state {
+                match found.remove().state {
                     State::Done(value) => Some(Probe::Value(value)),
                     State::Running | State::Abandoned => None,
                 }

@@ -15,7 +15,7 @@ use core::sync::atomic::Ordering::Relaxed;
 use foldhash::fast::RandomState;
 
 use crate::sync::{
-    Access, AtomicBool, AtomicU32, AtomicU64, Condvar, Mutex, MutexGuard, OnceBox, UnsafeCell,
+    Access, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, OnceBox, UnsafeCell,
 };
 
 mod grow;
@@ -83,12 +83,17 @@ pub(crate) struct Shards<T> {
     contended: AtomicU32,
     state: RandomState,
     /// Hits of lock-free reads, one counter per reader slot (each written by
-    /// one thread only, on a line of its own): made by the first write,
-    /// which comes before any entry can be hit.
+    /// one thread only, on a line of its own, 4 KiB in all): made when a
+    /// second reader slot hits, so that a cache one thread uses never has
+    /// them.
     hits: OnceBox<Box<[Line]>>,
-    /// Hits of lock-free reads that found no counters (none do: a hit
-    /// finds an entry, which a write made, after the counters).
-    stray_hits: AtomicU64,
+    /// The reader slot that hit first (`usize::MAX`: none yet): until
+    /// another one hits, its thread alone counts its hits, in `sole_hits`.
+    sole: AtomicUsize,
+    /// The hits of the `sole` slot while there are no `hits` counters:
+    /// written by that slot's thread only (a slot given back and taken by
+    /// another thread passes on with the slot), read by anyone.
+    sole_hits: AtomicU64,
     /// The sum of `hits` at the last reset: the counters themselves are
     /// never written by another thread than their own, since a reset's
     /// store could be lost against a reader's load and store.
@@ -203,7 +208,8 @@ impl<T> Shards<T> {
             contended: AtomicU32::new(0),
             state: RandomState::default(),
             hits: OnceBox::new(),
-            stray_hits: AtomicU64::new(0),
+            sole: AtomicUsize::new(usize::MAX),
+            sole_hits: AtomicU64::new(0),
             bypassed: AtomicU64::new(0),
             hits_base: AtomicU64::new(0),
             lock_free,
@@ -302,16 +308,15 @@ impl<T> Shards<T> {
             if !nested {
                 REGISTRY.exclude(marker(slot), writing);
             }
-            if self.hits.get().is_none() {
-                self.make_hit_counters();
-            }
         }
         WriteGuard { guard, index, data: Access::new(&slot.data), writing, nested, _inside: Inside::new() }
     }
 
+    /// Makes the hit counters of every reader slot: a second slot hits.
     #[cold]
-    fn make_hit_counters(&self) {
-        self.hits.get_or_init(|| (0..SLOTS).map(|_| Line(AtomicU64::new(0))).collect());
+    #[inline(never)]
+    fn make_hit_counters(&self) -> &[Line] {
+        self.hits.get_or_init(|| (0..SLOTS).map(|_| Line(AtomicU64::new(0))).collect())
     }
 
     /// Locks the part that holds keys of `hash`, as [`lock`](Shards::lock)
@@ -422,20 +427,25 @@ impl<T> Shards<T> {
             let data = slot.data.get();
             read(unsafe { data.deref() })
         })??;
-        match self.hits.get() {
-            Some(hits) => {
-                // Only this thread writes this counter: no atomic read-modify-write.
-                let hits = &hits[me].0;
-                hits.store(hits.load(Relaxed) + 1, Relaxed);
-            }
-            None => self.count_stray_hit(),
-        }
+        self.count_hit(me);
         Some(found)
     }
 
-    #[cold]
-    fn count_stray_hit(&self) {
-        self.stray_hits.fetch_add(1, Relaxed);
+    /// Counts a hit of reader slot `me`. Each counter is written by its
+    /// slot's thread only: no atomic read-modify-write.
+    #[inline]
+    fn count_hit(&self, me: usize) {
+        let line = match self.hits.get() {
+            Some(hits) => &hits[me].0,
+            None => match self.sole.load(Relaxed) {
+                sole if sole == me => &self.sole_hits,
+                usize::MAX if self.sole.compare_exchange(usize::MAX, me, Relaxed, Relaxed).is_ok() => {
+                    &self.sole_hits
+                }
+                _ => &self.make_hit_counters()[me].0,
+            },
+        };
+        line.store(line.load(Relaxed) + 1, Relaxed);
     }
 
     /// The hits of lock-free reads since the last reset.
@@ -445,7 +455,7 @@ impl<T> Shards<T> {
 
     fn hits_total(&self) -> u64 {
         let counted = self.hits.get().map_or(0, |hits| hits.iter().map(|line| line.0.load(Relaxed)).sum());
-        counted + self.stray_hits.load(Relaxed)
+        counted + self.sole_hits.load(Relaxed)
     }
 
     /// Sets the hits of lock-free reads, and the lookups that could not have

@@ -66,7 +66,9 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     /// (see `recheck`).
     settles: AtomicU64,
     /// The keys being computed, made on the first miss.
-    flights: OnceLock<Flights<K, V>>,
+    /// Boxed: a built-in store keeps its claims itself, and the cache of
+    /// such a store should not carry an empty table of parts (100 bytes).
+    flights: OnceLock<Box<Flights<K, V>>>,
     /// Counts `clear()`s and `refresh()`es: a miss without a claim stores
     /// its value only if none came since it began (see `Miss::born`).
     epoch: AtomicU64,
@@ -147,7 +149,7 @@ impl<K, V, S> Cache<K, V, S> {
     /// The cache's own single-flight table, if a miss has made it.
     #[cfg(feature = "async")]
     pub(crate) fn flights_made(&self) -> Option<&Flights<K, V>> {
-        self.flights.get()
+        self.flights.get().map(|flights| &**flights)
     }
 }
 
@@ -367,7 +369,7 @@ where
 
     /// The cache's own single-flight table.
     pub(crate) fn flights(&self) -> &Flights<K, V> {
-        self.flights.get_or_init(Flights::new)
+        self.flights.get_or_init(|| Box::new(Flights::new()))
     }
 
     /// The count of `clear()`s and `refresh()`es so far.
