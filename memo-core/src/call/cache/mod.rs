@@ -31,7 +31,8 @@ pub use miss::Miss;
 /// A cache from keys `K` to values `V`, kept in a [`Store`] `S`, with hit and
 /// miss counts (kept by the store where it [counts them](Store::COUNTS_LOOKUPS)
 /// under its own lock, else here). `#[memoize]` makes one per function (per
-/// instantiation, for a generic function); it can also be used by hand.
+/// instantiation, for a generic function); it can also be used by hand, for
+/// keys and values that are `Send + Sync + 'static`, as a shared cache's are.
 ///
 /// # Single-flight
 ///
