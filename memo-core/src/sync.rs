@@ -84,22 +84,43 @@ mod imp {
         }
     }
 
-    /// A lock holder's access to its part's data: given up while readers
-    /// may read (before `admit`), and taken again after `exclude`. Nothing
-    /// to give up outside loom, which tracks accesses.
+    /// A lock holder's access to its part's data or books: shared while
+    /// readers may read beside it, exclusive once they are kept out, given
+    /// up while the lock is released. Nothing to track outside loom, which
+    /// tracks accesses.
     pub(crate) struct Access<T>(MutPtr<T>);
 
     impl<T> Access<T> {
+        /// An exclusive access.
         #[inline]
         pub(crate) fn new(cell: &UnsafeCell<T>) -> Self {
             Access(cell.get_mut())
         }
 
+        /// A shared access.
+        #[inline]
+        pub(crate) fn shared(cell: &UnsafeCell<T>) -> Self {
+            Access(cell.get_mut())
+        }
+
+        /// Makes the access exclusive.
+        #[inline]
+        pub(crate) fn exclusive(&mut self, cell: &UnsafeCell<T>) {
+            let _ = cell;
+        }
+
         #[inline]
         pub(crate) fn release(&mut self) {}
 
+        /// Takes the access again, exclusive.
         #[inline]
         pub(crate) fn retake(&mut self, cell: &UnsafeCell<T>) {
+            let _ = cell;
+        }
+
+        /// Takes the access again, shared.
+        #[inline]
+        pub(crate) fn retake_shared(&mut self, cell: &UnsafeCell<T>) {
             let _ = cell;
         }
 
@@ -111,6 +132,16 @@ mod imp {
         pub(crate) unsafe fn get(&self) -> &mut T {
             // SAFETY: as the caller promises.
             unsafe { self.0.deref() }
+        }
+
+        /// # Safety
+        ///
+        /// No exclusive access to the value may exist meanwhile, and not
+        /// between `release` and `retake`.
+        #[inline]
+        pub(crate) unsafe fn get_shared(&self) -> &T {
+            // SAFETY: as the caller promises.
+            unsafe { &*self.0.0 }
         }
     }
 
@@ -129,24 +160,42 @@ mod imp {
 
 #[cfg(loom)]
 mod imp {
-    pub(crate) use loom::cell::{MutPtr, UnsafeCell};
+    pub(crate) use loom::cell::{ConstPtr, MutPtr, UnsafeCell};
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
 
     /// See the other `Access`: here the access is loom's, and it ends when
     /// released.
-    pub(crate) struct Access<T>(Option<MutPtr<T>>);
+    pub(crate) enum Access<T> {
+        Shared(ConstPtr<T>),
+        Exclusive(MutPtr<T>),
+        Released,
+    }
 
     impl<T> Access<T> {
         pub(crate) fn new(cell: &UnsafeCell<T>) -> Self {
-            Access(Some(cell.get_mut()))
+            Access::Exclusive(cell.get_mut())
+        }
+
+        pub(crate) fn shared(cell: &UnsafeCell<T>) -> Self {
+            Access::Shared(cell.get())
+        }
+
+        pub(crate) fn exclusive(&mut self, cell: &UnsafeCell<T>) {
+            // The shared access ends before the exclusive one begins.
+            *self = Access::Released;
+            *self = Access::Exclusive(cell.get_mut());
         }
 
         pub(crate) fn release(&mut self) {
-            self.0 = None;
+            *self = Access::Released;
         }
 
         pub(crate) fn retake(&mut self, cell: &UnsafeCell<T>) {
-            self.0 = Some(cell.get_mut());
+            *self = Access::Exclusive(cell.get_mut());
+        }
+
+        pub(crate) fn retake_shared(&mut self, cell: &UnsafeCell<T>) {
+            *self = Access::Shared(cell.get());
         }
 
         /// # Safety
@@ -154,8 +203,24 @@ mod imp {
         /// As for `MutPtr::deref`.
         #[allow(clippy::mut_from_ref, reason = "the exclusive access is the caller's promise, as in loom")]
         pub(crate) unsafe fn get(&self) -> &mut T {
-            // SAFETY: as the caller promises.
-            unsafe { self.0.as_ref().expect("an access that is held").deref() }
+            match self {
+                // SAFETY: as the caller promises.
+                Access::Exclusive(ptr) => unsafe { ptr.deref() },
+                _ => panic!("an exclusive access that is not held"),
+            }
+        }
+
+        /// # Safety
+        ///
+        /// As for `ConstPtr::deref`.
+        pub(crate) unsafe fn get_shared(&self) -> &T {
+            match self {
+                // SAFETY: as the caller promises.
+                Access::Shared(ptr) => unsafe { ptr.deref() },
+                // SAFETY: as the caller promises.
+                Access::Exclusive(ptr) => unsafe { &*ptr.deref() },
+                Access::Released => panic!("an access that is not held"),
+            }
         }
     }
 

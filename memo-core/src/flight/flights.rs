@@ -27,8 +27,8 @@ impl<K, V> Flights<K, V> {
     pub(crate) fn new() -> Self {
         let first = Table { cache_side: true, ..Table::new() };
         Flights {
-            shards: Shards::growing(DEFAULT_SHARDS, false, first, |table, count, _, _| {
-                table.parts_after(count)
+            shards: Shards::growing(DEFAULT_SHARDS, false, (first, ()), |table, (), count, _, _| {
+                Some(table.parts_after(count)?.into_iter().map(|table| (table, ())).collect())
             }),
         }
     }
@@ -87,7 +87,7 @@ impl<K, V> Flights<K, V> {
 
     /// `clear()`: every computation running now is from before it.
     pub(crate) fn forget_all(&self) {
-        self.shards.each(Table::forget_all);
+        self.shards.each(|table| table.forget_all());
     }
 
     /// What tells this table apart from others in a [`Mark`].
@@ -139,7 +139,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         let Some(mut table) = self.shards.enter_for(hash) else { return Claim::Unsupported };
         let nested = table.nested;
         let sleep = |t: &mut WriteGuard<'_, Table<K, V>>| self.shards.wait(t);
-        let claim = claim_in(&mut table, sleep, |t| t, hash, view, nested, refresh, recheck);
+        let claim = claim_in(&mut table, sleep, |t| &mut **t, hash, view, nested, refresh, recheck);
         drop(table);
         claim.unwrap_or_else(|Reentry| reentry(name))
     }

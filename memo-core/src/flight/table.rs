@@ -2,7 +2,6 @@
 //! for, or takes over one of them.
 
 use core::hash::Hash;
-use core::ops::DerefMut;
 use core::task::Waker;
 
 use super::entries::Entries;
@@ -384,17 +383,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
 /// Sleeps on `settled` until entry `id` of the table that `table` finds in
 /// the locked part is settled; returns the value or the computation to take
 /// over (or [`Probe::Absent`], which cannot happen).
-pub(crate) fn wait<G, P, K: Hash + Eq + Clone, V: Clone>(
+pub(crate) fn wait<G, K: Hash + Eq + Clone, V: Clone>(
     guard: &mut G,
     sleep: &mut impl FnMut(&mut G),
-    table: impl Fn(&mut P) -> &mut Table<K, V>,
+    table: impl Fn(&mut G) -> &mut Table<K, V>,
     hash: u64,
     id: u32,
     me: ThreadId,
-) -> Probe<V>
-where
-    G: DerefMut<Target = P>,
-{
+) -> Probe<V> {
     loop {
         sleep(guard);
         if let Some(probe) = table(guard).woken(hash, id, me) {
@@ -409,10 +405,10 @@ where
 /// re-entry is `Claim::Unsupported` (compute without a claim); `Err` is one
 /// past [`REENTRY_LIMIT`]: the caller releases the lock and calls [`reentry`].
 #[allow(clippy::too_many_arguments, reason = "the parts of one step, each from another place")]
-pub(crate) fn claim_in<G, P, K, V, Q>(
+pub(crate) fn claim_in<G, K, V, Q>(
     part: &mut G,
     mut sleep: impl FnMut(&mut G),
-    table: impl Fn(&mut P) -> &mut Table<K, V>,
+    table: impl Fn(&mut G) -> &mut Table<K, V>,
     hash: u64,
     key: &Q,
     nested: bool,
@@ -420,7 +416,6 @@ pub(crate) fn claim_in<G, P, K, V, Q>(
     recheck: impl FnOnce() -> Option<V>,
 ) -> Result<Claim<V>, Reentry>
 where
-    G: DerefMut<Target = P>,
     K: Hash + Eq + Clone,
     V: Clone,
     Q: KeyView<Owned = K> + ?Sized,

@@ -7,7 +7,7 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use crate::flight::{self, Claim, Claims, Table, Ticket, Want};
+use crate::flight::{self, Claim, Claims, Table as FlightTable, Ticket, Want};
 use crate::parts::{DEFAULT_SHARDS, Shards};
 use crate::store::expiry::Found;
 use crate::store::info::CacheInfo;
@@ -33,13 +33,17 @@ use crate::store::{Store, StoreError};
 /// assert_eq!(squares.info().currsize, 1);
 /// ```
 pub struct Unbounded<K, V> {
-    shards: Shards<Part<K, V>>,
+    shards: Shards<Entries<K, V>, Books<K, V>>,
 }
 
-struct Part<K, V> {
-    table: HashTable<(K, V)>,
+/// The entries of one part: what lock-free readers read.
+type Entries<K, V> = HashTable<(K, V)>;
+
+/// What only the holder of a part's lock reads or writes: changed without
+/// keeping lock-free readers out (see `Shards`).
+struct Books<K, V> {
     /// The keys of this part being computed (single-flight).
-    flights: Table<K, V>,
+    flights: FlightTable<K, V>,
     /// Counted under the part's lock by lookups that take it; lock-free hits
     /// are counted per thread (see `Shards::read`).
     hits: u64,
@@ -64,31 +68,32 @@ fn put<K: Hash + Eq, V>(
     }
 }
 
-impl<K, V> Part<K, V> {
-    const fn empty(flights: Table<K, V>) -> Self {
-        Part { table: HashTable::new(), flights, hits: 0, misses: 0, expirations: 0 }
+impl<K, V> Books<K, V> {
+    const fn empty(flights: FlightTable<K, V>) -> Self {
+        Books { flights, hits: 0, misses: 0, expirations: 0 }
     }
 }
 
-impl<K: Hash, V> Part<K, V> {
-    /// Parts `1..count` for a growing store, with the entries of `self`
-    /// that `place` puts there; the counts stay. `None` while keys are in
-    /// flight (see `Shards`).
-    fn split(
-        &mut self,
-        count: usize,
-        state: &RandomState,
-        place: &dyn Fn(u64) -> usize,
-    ) -> Option<Vec<Self>> {
-        let mut parts: Vec<Self> = self.flights.parts_after(count)?.into_iter().map(Part::empty).collect();
-        for (key, value) in self.table.extract_if(|(k, _)| place(state.hash_one(k)) != 0) {
-            let hash = state.hash_one(&key);
-            if let Some(part) = parts.get_mut(place(hash).wrapping_sub(1)) {
-                part.table.insert_unique(hash, (key, value), |(k, _)| state.hash_one(k));
-            }
+/// Parts `1..count` for a growing store, with the entries of `table` that
+/// `place` puts there; the counts stay. `None` while keys are in flight
+/// (see `Shards`).
+#[allow(clippy::type_complexity, reason = "the parts, each its entries and books")]
+fn split<K: Hash, V>(
+    table: &mut Entries<K, V>,
+    books: &mut Books<K, V>,
+    count: usize,
+    state: &RandomState,
+    place: &dyn Fn(u64) -> usize,
+) -> Option<Vec<(Entries<K, V>, Books<K, V>)>> {
+    let mut parts: Vec<(Entries<K, V>, Books<K, V>)> =
+        books.flights.parts_after(count)?.into_iter().map(|f| (HashTable::new(), Books::empty(f))).collect();
+    for (key, value) in table.extract_if(|(k, _)| place(state.hash_one(k)) != 0) {
+        let hash = state.hash_one(&key);
+        if let Some((part, _)) = parts.get_mut(place(hash).wrapping_sub(1)) {
+            part.insert_unique(hash, (key, value), |(k, _)| state.hash_one(k));
         }
-        Some(parts)
     }
+    Some(parts)
 }
 
 impl<K: Hash, V> Unbounded<K, V> {
@@ -97,7 +102,14 @@ impl<K: Hash, V> Unbounded<K, V> {
     /// costs one table.
     #[must_use]
     pub fn new() -> Self {
-        Unbounded { shards: Shards::growing(DEFAULT_SHARDS, true, Part::empty(Table::new()), Part::split) }
+        Unbounded {
+            shards: Shards::growing(
+                DEFAULT_SHARDS,
+                true,
+                (HashTable::new(), Books::empty(FlightTable::new())),
+                split,
+            ),
+        }
     }
 }
 
@@ -110,7 +122,7 @@ impl<K: Hash, V> Default for Unbounded<K, V> {
 impl<K, V> fmt::Debug for Unbounded<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut len = 0;
-        self.shards.each(|part| len += part.table.len());
+        self.shards.each(|part| len += part.len());
         f.debug_struct("Unbounded").field("len", &len).finish_non_exhaustive()
     }
 }
@@ -131,21 +143,24 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let Some(mut part) = self.shards.enter_lookup(hash) else { return Claim::Unsupported };
-        if let Some((_, value)) = part.table.find(hash, |(k, _)| key.matches(k)) {
+        // Read beside lock-free readers: a claim changes only the books.
+        let mut stored = false;
+        if let Some((_, value)) = part.find(hash, |(k, _)| key.matches(k)) {
             if want.accepts(value) {
                 let value = value.clone();
-                part.hits += 1;
+                part.books().hits += 1;
                 return Claim::Hit(value);
             }
+            stored = true;
         }
-        part.misses += 1;
+        part.books().misses += 1;
         // An expired entry goes, and so does the entry a refresh()
         // replaces: callers that come meanwhile wait for the new value.
         let mut stale = None;
-        if let Ok(entry) = part.table.find_entry(hash, |(k, _)| key.matches(k)) {
-            if !want.accepts(&entry.get().1) {
+        if stored {
+            if let Ok(entry) = part.find_entry(hash, |(k, _)| key.matches(k)) {
                 stale = Some(entry.remove().0);
-                part.expirations += u64::from(matches!(want, Want::Fresh(_)));
+                part.books().expirations += u64::from(matches!(want, Want::Fresh(_)));
             }
         }
         let nested = part.nested;
@@ -153,7 +168,7 @@ where
         let claim = flight::claim_in(
             &mut part,
             |g| self.shards.wait(g),
-            |p| &mut p.flights,
+            |p| &mut p.books().flights,
             hash,
             key,
             nested,
@@ -181,7 +196,7 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         self.shards.read(hash, |part| {
-            let (_, value) = part.table.find(hash, |(k, _)| key.matches(k))?;
+            let (_, value) = part.find(hash, |(k, _)| key.matches(k))?;
             want.accepts(value).then(|| value.clone())
         })
     }
@@ -202,11 +217,11 @@ where
             return Ok(Some(value));
         }
         let Some(mut part) = self.shards.enter_lookup(hash) else { return Ok(None) };
-        let found = part.table.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone());
+        let found = part.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone());
         if found.is_some() {
-            part.hits += 1;
+            part.books().hits += 1;
         } else {
-            part.misses += 1;
+            part.books().misses += 1;
         }
         Ok(found)
     }
@@ -219,16 +234,19 @@ where
         let Some(mut guard) = self.shards.enter_lookup(hash) else {
             return Ok(Found::Miss);
         };
-        let part = &mut *guard;
-        let (found, expired) = match part.table.find_entry(hash, |(k, _)| key.matches(k)) {
-            Ok(entry) if fresh(&entry.get().1) => (Found::Hit(entry.get().1.clone()), None),
-            Ok(entry) => (Found::Expired, Some(entry.remove().0)),
-            Err(_) => (Found::Miss, None),
+        let (found, expired) = match guard.find(hash, |(k, _)| key.matches(k)) {
+            Some((_, value)) if fresh(value) => (Found::Hit(value.clone()), None),
+            Some(_) => {
+                let removed =
+                    guard.find_entry(hash, |(k, _)| key.matches(k)).ok().map(|entry| entry.remove().0);
+                (Found::Expired, removed)
+            }
+            None => (Found::Miss, None),
         };
         if matches!(found, Found::Hit(_)) {
-            part.hits += 1;
+            guard.books().hits += 1;
         } else {
-            part.misses += 1;
+            guard.books().misses += 1;
         }
         drop(guard);
         drop(expired);
@@ -237,7 +255,7 @@ where
 
     fn retain(&self, keep: &mut dyn FnMut(&K, &V) -> bool) -> Result<usize, StoreError> {
         let mut removed = Vec::new();
-        self.shards.each(|part| removed.extend(part.table.extract_if(|(k, v)| !keep(k, v))));
+        self.shards.each(|part| removed.extend(part.extract_if(|(k, v)| !keep(k, v))));
         // Dropped after every lock is released.
         Ok(removed.len())
     }
@@ -246,7 +264,7 @@ where
         let hash = self.shards.hash_one(&key);
         // Inside memo's bookkeeping with the part taken: not kept.
         let Some(mut part) = self.shards.enter_for(hash) else { return Ok(()) };
-        let replaced = put(&mut part.table, self.shards.hasher(), hash, key, value);
+        let replaced = put(&mut part, self.shards.hasher(), hash, key, value);
         drop(part);
         // A replaced value is dropped after the lock is released, so that its
         // `Drop` may use this cache.
@@ -260,7 +278,7 @@ where
     {
         let hash = hash_view(self.shards.hasher(), key);
         let Some(mut part) = self.shards.enter_for(hash) else { return Ok(false) };
-        let removed = match part.table.find_entry(hash, |(k, _)| key.matches(k)) {
+        let removed = match part.find_entry(hash, |(k, _)| key.matches(k)) {
             Ok(entry) => Some(entry.remove().0),
             Err(_) => None,
         };
@@ -271,11 +289,12 @@ where
     fn clear(&self) -> Result<(), StoreError> {
         let mut old = Vec::new();
         self.shards.each(|part| {
-            old.push(core::mem::take(&mut part.table));
-            part.flights.forget_all();
-            part.hits = 0;
-            part.misses = 0;
-            part.expirations = 0;
+            old.push(core::mem::take(&mut **part));
+            let books = part.books();
+            books.flights.forget_all();
+            books.hits = 0;
+            books.misses = 0;
+            books.expirations = 0;
         });
         self.shards.reset_read_hits();
         drop(old);
@@ -284,7 +303,7 @@ where
 
     fn len(&self) -> usize {
         let mut len = 0;
-        self.shards.each(|part| len += part.table.len());
+        self.shards.each(|part| len += part.len());
         len
     }
 
@@ -293,10 +312,11 @@ where
     fn info(&self) -> CacheInfo {
         let mut info = CacheInfo::default();
         self.shards.each(|part| {
-            info.hits += part.hits;
-            info.misses += part.misses;
-            info.expirations += part.expirations;
-            info.currsize += part.table.len();
+            info.currsize += part.len();
+            let books = part.books();
+            info.hits += books.hits;
+            info.misses += books.misses;
+            info.expirations += books.expirations;
         });
         info.hits += self.shards.read_hits();
         info.misses += self.shards.bypassed();
@@ -342,7 +362,7 @@ where
             let Some(mut part) = self.shards.enter_for(hash) else { return };
             let (mut replaced, mut unstored) = (None, None);
             match stored.take() {
-                Some(value) if current() => replaced = put(&mut part.table, state, hash, key, value),
+                Some(value) if current() => replaced = put(&mut part, state, hash, key, value),
                 value => unstored = Some((key, value)),
             }
             drop(part);
@@ -353,10 +373,10 @@ where
         // The claim's part is its key's (a store grows only while no key
         // is in flight in part 0, see `Shards`).
         let mut guard = self.shards.lock(ticket.part());
-        let part = &mut *guard;
+        let (table, books) = guard.both();
         let (mut replaced, mut unstored) = (None, None);
-        let settled = part.flights.settle_keeping(ticket, value, current, |key| match stored.take() {
-            Some(value) => replaced = put(&mut part.table, state, ticket.hash, key, value),
+        let settled = books.flights.settle_keeping(ticket, value, current, |key| match stored.take() {
+            Some(value) => replaced = put(table, state, ticket.hash, key, value),
             None => unstored = Some(key),
         });
         drop(guard);

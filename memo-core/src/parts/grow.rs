@@ -16,8 +16,13 @@ use super::{Shards, Slot, WriteGuard, place};
 /// `flight`): they stay where their waiters and tickets find them, and a
 /// caller that missed the key after the growth, placed elsewhere, would
 /// not see them and compute the key a second time.
-pub(crate) type Split<T> =
-    fn(&mut T, count: usize, state: &RandomState, place: &dyn Fn(u64) -> usize) -> Option<Vec<T>>;
+pub(crate) type Split<T, B> = fn(
+    &mut T,
+    &mut B,
+    count: usize,
+    state: &RandomState,
+    place: &dyn Fn(u64) -> usize,
+) -> Option<Vec<(T, B)>>;
 
 /// Contended locks of part 0 after which a growing store grows: a few, so
 /// that one collision of two threads does not cost the parts, and soon
@@ -29,11 +34,11 @@ pub(crate) const GROW_AFTER: u32 = 8;
 #[cfg(loom)]
 pub(crate) const GROW_AFTER: u32 = 1;
 
-impl<T> Shards<T> {
+impl<T, B> Shards<T, B> {
     /// One part, `first`, read without its lock if `lock_free`, that grows
     /// to `count` (rounded up to a power of two) when contended, moving its
     /// entries with `split`.
-    pub(crate) fn growing(count: usize, lock_free: bool, first: T, split: Split<T>) -> Self {
+    pub(crate) fn growing(count: usize, lock_free: bool, first: (T, B), split: Split<T, B>) -> Self {
         Self::with(Slot::new(first), count.max(1).next_power_of_two(), Some(split), lock_free)
     }
 
@@ -44,10 +49,10 @@ impl<T> Shards<T> {
     #[inline]
     pub(super) fn settle_place<'a>(
         &'a self,
-        mut guard: WriteGuard<'a, T>,
+        mut guard: WriteGuard<'a, T, B>,
         hash: u64,
-        relock: impl FnOnce(usize) -> Option<WriteGuard<'a, T>>,
-    ) -> Option<WriteGuard<'a, T>> {
+        relock: impl FnOnce(usize) -> Option<WriteGuard<'a, T, B>>,
+    ) -> Option<WriteGuard<'a, T, B>> {
         if guard.index != 0 || self.split.is_none() {
             return Some(guard);
         }
@@ -66,7 +71,7 @@ impl<T> Shards<T> {
     /// entries that belong there moved in, then publishes them.
     #[cold]
     #[inline(never)]
-    fn grow(&self, part: &mut WriteGuard<'_, T>) {
+    fn grow(&self, part: &mut WriteGuard<'_, T, B>) {
         let Some(split) = self.split else { return };
         let count = self.count;
         if count < 2 {
@@ -75,7 +80,8 @@ impl<T> Shards<T> {
         // The user's `Hash` runs here, under the lock, as in a table's
         // rehash: if it panics, the entries moved so far are dropped (a
         // cache may forget entries) and the store stays one part.
-        if let Some(parts) = split(&mut **part, count, &self.state, &|hash| place(hash, count)) {
+        let (data, books) = part.both();
+        if let Some(parts) = split(data, books, count, &self.state, &|hash| place(hash, count)) {
             self.rest.get_or_init(|| parts.into_iter().map(Slot::new).collect());
         }
     }

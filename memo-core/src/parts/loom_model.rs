@@ -16,7 +16,7 @@ use crate::parts::readers::Registry;
 
 /// Two parts of one `u64` each, read without their locks.
 fn two_parts() -> Arc<Shards<u64>> {
-    Arc::new(Shards::new(2, true, |_| 0))
+    Arc::new(Shards::new(2, true, |_| (0, ())))
 }
 
 /// A hash that places its key in part `index` of two.
@@ -161,6 +161,44 @@ fn loom_model_a_waiter_lets_readers_in_and_is_woken() {
 }
 
 #[test]
+fn loom_model_a_lock_holder_reads_beside_readers_and_keeps_them_out_only_to_write() {
+    // A claim: the part's lock, a read of its data beside lock-free
+    // readers, a change of its books only. Then a settle: the books, and
+    // a change of the data, for which readers are kept out. loom reports
+    // a read of the data that overlaps its change, and any two accesses
+    // of the books that overlap.
+    loom::model(|| {
+        let shards: Arc<Shards<u64, u64>> = Arc::new(Shards::new(2, true, |_| (0, 0)));
+        let reader = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    let seen = shards.read(hash_in(0), |value| Some(*value));
+                    assert!(matches!(seen, None | Some(0 | 7)), "{seen:?}");
+                }
+            })
+        };
+        let claimer = {
+            let shards = Arc::clone(&shards);
+            thread::spawn(move || {
+                let mut part = shards.lock(0);
+                assert!(matches!(*part, 0 | 7));
+                *part.books() += 1;
+            })
+        };
+        let mut part = shards.lock(0);
+        *part.books() += 1;
+        let (data, books) = part.both();
+        *data = 7;
+        *books += 0;
+        drop(part);
+        claimer.join().unwrap();
+        reader.join().unwrap();
+        assert_eq!(*shards.lock(0).books(), 2, "no change of the books is lost");
+    });
+}
+
+#[test]
 fn loom_model_an_exiting_reader_is_done_before_a_writer_that_skips_its_slot() {
     // A thread reads and exits, giving its slot back: the writers' scan
     // shrinks, and a writer that no longer scans that slot must still see
@@ -200,12 +238,12 @@ fn loom_model_giving_back_the_highest_slot_lowers_the_scan() {
 
 /// A store of `(hash, value)` entries that grows from one part to two.
 fn growing() -> Arc<Shards<Vec<(u64, u64)>>> {
-    Arc::new(Shards::growing(2, true, Vec::new(), |part, count, _, place| {
+    Arc::new(Shards::growing(2, true, (Vec::new(), ()), |part, (), count, _, place| {
         let mut parts: Vec<Vec<(u64, u64)>> = (1..count).map(|_| Vec::new()).collect();
         for (hash, value) in part.extract_if(.., |(hash, _)| place(*hash) != 0) {
             parts[place(hash) - 1].push((hash, value));
         }
-        Some(parts)
+        Some(parts.into_iter().map(|part| (part, ())).collect())
     }))
 }
 

@@ -37,7 +37,7 @@ pub(crate) const DEFAULT_SHARDS: usize = 128;
 pub(crate) const EXACT_BELOW: usize = 128;
 
 /// What marks part `slot` in a reader's slot: its address.
-fn marker<T>(slot: &Slot<T>) -> usize {
+fn marker<T, B>(slot: &Slot<T, B>) -> usize {
     core::ptr::from_ref(slot).addr()
 }
 
@@ -66,19 +66,19 @@ pub(crate) struct Padded<T>(pub T);
 /// that placed a key before the growth and reads part 0 after it may miss
 /// an entry that moved: a miss, which takes the lock and finds it. A
 /// claim is always in its key's part; its ticket names the part.
-pub(crate) struct Shards<T> {
+pub(crate) struct Shards<T, B = ()> {
     /// Part 0, boxed: kept inline in the cache (a `static`), it cost two
     /// threads hitting it half their scaling (measured with
     /// `cargo bench --bench threads`: 1.14x one thread's hits per second
     /// inline, 2.09x boxed).
-    first: Box<Padded<Slot<T>>>,
+    first: Box<Padded<Slot<T, B>>>,
     /// Parts 1 and up: at once, for a fixed count; once grown, else.
-    rest: OnceBox<Box<[Padded<Slot<T>>]>>,
+    rest: OnceBox<Box<[Part<T, B>]>>,
     /// The number of parts once grown (for a fixed count: from the start).
     count: usize,
     /// How a growing store moves part 0's entries into new parts: `None`
     /// for a fixed count.
-    split: Option<Split<T>>,
+    split: Option<Split<T, B>>,
     /// How often a lock of part 0 found it taken (of a growing store).
     contended: AtomicU32,
     state: RandomState,
@@ -107,6 +107,9 @@ pub(crate) struct Shards<T> {
     lock_free: bool,
 }
 
+/// A part, on cache lines of its own.
+type Part<T, B> = Padded<Slot<T, B>>;
+
 /// A counter on a cache line of its own.
 #[repr(align(64))]
 struct Line(AtomicU64);
@@ -114,82 +117,138 @@ struct Line(AtomicU64);
 /// One part: its lock, whether a writer is in it (for lock-free readers, see
 /// `readers`), and where threads waiting for a computation of one of its keys
 /// sleep.
-struct Slot<T> {
+struct Slot<T, B> {
     lock: Mutex,
-    /// What the lock guards: written only under it, with `writing` set;
-    /// read under it, or without it under the protocol of `readers`.
+    /// What the lock guards and readers read: written only under the lock,
+    /// with `writing` set; read under it, or without it under the protocol
+    /// of `readers`.
     data: UnsafeCell<T>,
+    /// What only the lock's holder reads or writes (a part's claims and
+    /// counts): changed without keeping readers out, since they never look.
+    books: UnsafeCell<B>,
     writing: AtomicBool,
     settled: Condvar,
 }
 
-// SAFETY: as for `Mutex<T>`: the data is reached by one thread at a time
-// under the lock, so `T: Send` suffices for that; the lock-free reads that
-// share `&T` between threads ask for `T: Sync` (`Shards::read`).
+// SAFETY: as for `Mutex<(T, B)>`: the data and books are reached by one
+// thread at a time under the lock, so `Send` suffices for that; the
+// lock-free reads that share `&T` between threads ask for `T: Sync`
+// (`Shards::read`), and nobody shares `&B`.
 #[allow(unsafe_code, reason = "the part is a lock beside its data")]
-unsafe impl<T: Send> Sync for Slot<T> {}
+unsafe impl<T: Send, B: Send> Sync for Slot<T, B> {}
 
-/// A locked part, with lock-free readers kept out until it is dropped.
-pub(crate) struct WriteGuard<'a, T> {
+/// A locked part. Its data is read beside lock-free readers until the
+/// first change of it ([`DerefMut`]), which keeps them out from then until
+/// the guard is dropped; its books ([`books`](WriteGuard::books)) are the
+/// guard's alone all along.
+pub(crate) struct WriteGuard<'a, T, B = ()> {
     guard: MutexGuard<'a>,
+    slot: &'a Slot<T, B>,
     /// Which part.
     index: usize,
-    /// The access to the part's data, ended before readers come back in.
+    /// The access to the part's data (shared until readers are kept out,
+    /// then exclusive), ended before readers come back in.
     data: Access<T>,
-    /// The part's flag, if it has lock-free readers to let back in.
-    writing: Option<&'a AtomicBool>,
+    /// The access to the part's books.
+    books: Access<B>,
+    /// Whether readers are kept out: from the first change of the data, or
+    /// from the start for a part without lock-free readers, or `nested`.
+    excluded: bool,
+    /// Whether the part has lock-free readers (to let back in, if kept out).
+    lock_free: bool,
     /// Whether this thread was inside memo's bookkeeping already when it
-    /// took the lock (see `nesting`): then it must not wait under it.
+    /// took the lock (see `nesting`): then it must not wait under it, and
+    /// readers are kept out from the start (if none was in the part).
     pub(crate) nested: bool,
     _inside: Inside,
 }
 
-impl<T> Deref for WriteGuard<'_, T> {
+impl<T, B> Deref for WriteGuard<'_, T, B> {
     type Target = T;
 
-    #[allow(unsafe_code, reason = "the part's data, under its lock with readers kept out")]
+    #[allow(unsafe_code, reason = "the part's data, under its lock")]
     fn deref(&self) -> &T {
-        // SAFETY: this guard holds the part's lock, and readers are kept out
-        // (`exclude`) until `data` is given up: no other access exists.
-        unsafe { self.data.get() }
+        // SAFETY: this guard holds the part's lock, and every change of the
+        // data is made by a lock holder with readers kept out (`deref_mut`):
+        // no exclusive access exists while this one does, only readers'
+        // shared ones.
+        unsafe { self.data.get_shared() }
     }
 }
 
-impl<T> DerefMut for WriteGuard<'_, T> {
+impl<T, B> DerefMut for WriteGuard<'_, T, B> {
     #[allow(unsafe_code, reason = "the part's data, under its lock with readers kept out")]
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as for `deref`, and `&mut self` makes this access the only
-        // one through this guard.
+        self.keep_readers_out();
+        // SAFETY: this guard holds the part's lock and readers are kept out
+        // until `data` is given up: no other access exists; `&mut self`
+        // makes this access the only one through this guard.
         unsafe { self.data.get() }
     }
 }
 
-impl<T> Drop for WriteGuard<'_, T> {
+impl<T, B> WriteGuard<'_, T, B> {
+    /// Keeps lock-free readers out of the part, if they are not yet: waits
+    /// for those in it (see `readers`).
+    #[inline]
+    fn keep_readers_out(&mut self) {
+        if !self.excluded {
+            REGISTRY.exclude(marker(self.slot), &self.slot.writing);
+            self.data.exclusive(&self.slot.data);
+            self.excluded = true;
+        }
+    }
+
+    /// The part's books, which readers never look at: changed without
+    /// keeping them out.
+    #[allow(unsafe_code, reason = "the part's books, under its lock")]
+    #[inline]
+    pub(crate) fn books(&mut self) -> &mut B {
+        // SAFETY: the books are reached only through a guard, which holds
+        // the part's lock, and `&mut self` makes this access the only one.
+        unsafe { self.books.get() }
+    }
+
+    /// The data, to change (readers kept out, as by [`DerefMut`]), and the
+    /// books, at once.
+    #[allow(unsafe_code, reason = "the part's data and books, under its lock with readers kept out")]
+    #[inline]
+    pub(crate) fn both(&mut self) -> (&mut T, &mut B) {
+        self.keep_readers_out();
+        // SAFETY: as for `deref_mut` and `books`: two distinct cells.
+        unsafe { (self.data.get(), self.books.get()) }
+    }
+}
+
+impl<T, B> Drop for WriteGuard<'_, T, B> {
     fn drop(&mut self) {
-        // The access ends, then readers come back in before the lock goes:
+        // The accesses end, then readers come back in before the lock goes:
         // they read, writers wait.
         self.data.release();
-        if let Some(writing) = self.writing {
-            Registry::admit(writing);
+        self.books.release();
+        if self.lock_free && self.excluded {
+            Registry::admit(&self.slot.writing);
         }
     }
 }
 
-impl<T> Slot<T> {
-    fn new(data: T) -> Padded<Self> {
+impl<T, B> Slot<T, B> {
+    fn new((data, books): (T, B)) -> Padded<Self> {
         Padded(Slot {
             lock: Mutex::new(),
             data: UnsafeCell::new(data),
+            books: UnsafeCell::new(books),
             writing: AtomicBool::new(false),
             settled: Condvar::new(),
         })
     }
 }
 
-impl<T> Shards<T> {
+impl<T, B> Shards<T, B> {
     /// `count` parts (rounded up to a power of two), each made by `make`
     /// from its index, all at once, read without their locks if `lock_free`.
-    pub(crate) fn new(count: usize, lock_free: bool, make: impl FnMut(usize) -> T) -> Self {
+    pub(crate) fn new(count: usize, lock_free: bool, make: impl FnMut(usize) -> (T, B)) -> Self {
         let mut make = make;
         let count = count.max(1).next_power_of_two();
         let shards = Self::with(Slot::new(make(0)), count, None, lock_free);
@@ -199,7 +258,7 @@ impl<T> Shards<T> {
         shards
     }
 
-    fn with(first: Padded<Slot<T>>, count: usize, split: Option<Split<T>>, lock_free: bool) -> Self {
+    fn with(first: Padded<Slot<T, B>>, count: usize, split: Option<Split<T, B>>, lock_free: bool) -> Self {
         Shards {
             first: Box::new(first),
             rest: OnceBox::new(),
@@ -218,20 +277,20 @@ impl<T> Shards<T> {
 
     /// Part `index` (of the parts there are now).
     #[inline]
-    fn slot(&self, index: usize) -> &Slot<T> {
+    fn slot(&self, index: usize) -> &Slot<T, B> {
         self.slot_in(self.rest.get().map(|rest| &**rest), index)
     }
 
     /// The part that holds keys of `hash` now, from one look at the parts.
     #[inline]
-    fn slot_for(&self, hash: u64) -> &Slot<T> {
+    fn slot_for(&self, hash: u64) -> &Slot<T, B> {
         let rest = self.rest.get().map(|rest| &**rest);
         self.slot_in(rest, place(hash, rest.map_or(1, |rest| rest.len() + 1)))
     }
 
     /// Part `index` of part 0 and `rest`.
     #[inline]
-    fn slot_in<'a>(&'a self, rest: Option<&'a [Padded<Slot<T>>]>, index: usize) -> &'a Slot<T> {
+    fn slot_in<'a>(&'a self, rest: Option<&'a [Part<T, B>]>, index: usize) -> &'a Slot<T, B> {
         match rest {
             Some(rest) if index > 0 => rest.get(index - 1).map_or(&self.first.0, |part| &part.0),
             _ => &self.first.0,
@@ -278,7 +337,7 @@ impl<T> Shards<T> {
     /// for settling a claim (see `nesting`) and for threads outside. The
     /// part of a claim, or of a fixed count: else [`lock_for`](Shards::lock_for).
     #[inline]
-    pub(crate) fn lock(&self, index: usize) -> WriteGuard<'_, T> {
+    pub(crate) fn lock(&self, index: usize) -> WriteGuard<'_, T, B> {
         let slot = self.slot(index);
         let guard = match slot.lock.try_lock() {
             Some(guard) => guard,
@@ -292,24 +351,30 @@ impl<T> Shards<T> {
         self.guard(slot, index, guard, false)
     }
 
-    /// A guard of `slot`, whose lock `guard` holds, once its readers are
-    /// kept out (by this call, or, `nested`, by the caller's `try_exclude`).
+    /// A guard of `slot`, whose lock `guard` holds: readers are kept out
+    /// at its first change, or already (`nested`: by the caller's
+    /// `try_exclude`).
     #[inline]
     fn guard<'a>(
         &'a self,
-        slot: &'a Slot<T>,
+        slot: &'a Slot<T, B>,
         index: usize,
         guard: MutexGuard<'a>,
         nested: bool,
-    ) -> WriteGuard<'a, T> {
-        let writing = self.lock_free.then_some(&slot.writing);
-        if let Some(writing) = writing {
-            // A nested lock has kept readers out already (`try_exclude`).
-            if !nested {
-                REGISTRY.exclude(marker(slot), writing);
-            }
+    ) -> WriteGuard<'a, T, B> {
+        let excluded = nested || !self.lock_free;
+        let data = if excluded { Access::new(&slot.data) } else { Access::shared(&slot.data) };
+        WriteGuard {
+            guard,
+            slot,
+            index,
+            data,
+            books: Access::new(&slot.books),
+            excluded,
+            lock_free: self.lock_free,
+            nested,
+            _inside: Inside::new(),
         }
-        WriteGuard { guard, index, data: Access::new(&slot.data), writing, nested, _inside: Inside::new() }
     }
 
     /// Makes the hit counters of every reader slot: a second slot hits.
@@ -324,7 +389,7 @@ impl<T> Shards<T> {
     /// that grew while this thread waited for part 0 is locked again at
     /// the key's new place.
     #[inline]
-    pub(crate) fn lock_for(&self, hash: u64) -> WriteGuard<'_, T> {
+    pub(crate) fn lock_for(&self, hash: u64) -> WriteGuard<'_, T, B> {
         let guard = self.lock(self.index(hash));
         self.settle_place(guard, hash, |index| Some(self.lock(index)))
             .unwrap_or_else(|| self.lock(self.index(hash)))
@@ -335,7 +400,7 @@ impl<T> Shards<T> {
     /// and no reader is in the part, `None` otherwise (the caller goes
     /// without the store), since waiting could close a cycle.
     #[inline]
-    pub(crate) fn enter(&self, index: usize) -> Option<WriteGuard<'_, T>> {
+    pub(crate) fn enter(&self, index: usize) -> Option<WriteGuard<'_, T, B>> {
         if !nesting::inside() {
             return Some(self.lock(index));
         }
@@ -345,7 +410,7 @@ impl<T> Shards<T> {
     /// [`enter`](Shards::enter) of the part that holds keys of `hash`, as
     /// [`lock_for`](Shards::lock_for) finds it.
     #[inline]
-    pub(crate) fn enter_for(&self, hash: u64) -> Option<WriteGuard<'_, T>> {
+    pub(crate) fn enter_for(&self, hash: u64) -> Option<WriteGuard<'_, T, B>> {
         let guard = self.enter(self.index(hash))?;
         self.settle_place(guard, hash, |index| self.enter(index))
     }
@@ -353,14 +418,14 @@ impl<T> Shards<T> {
     /// [`lock_for`](Shards::lock_for) to settle a claim (`settling`), which
     /// may always block (see `nesting`); else [`enter_for`](Shards::enter_for).
     #[inline]
-    pub(crate) fn take_for(&self, hash: u64, settling: bool) -> Option<WriteGuard<'_, T>> {
+    pub(crate) fn take_for(&self, hash: u64, settling: bool) -> Option<WriteGuard<'_, T, B>> {
         if settling { Some(self.lock_for(hash)) } else { self.enter_for(hash) }
     }
 
     /// [`enter_for`](Shards::enter_for) for a lookup: one that cannot have
     /// its part is a miss, counted here, since the part cannot count it.
     #[inline]
-    pub(crate) fn enter_lookup(&self, hash: u64) -> Option<WriteGuard<'_, T>> {
+    pub(crate) fn enter_lookup(&self, hash: u64) -> Option<WriteGuard<'_, T, B>> {
         let part = self.enter_for(hash);
         if part.is_none() {
             self.count_bypass();
@@ -369,7 +434,7 @@ impl<T> Shards<T> {
     }
 
     #[cold]
-    fn enter_nested(&self, index: usize) -> Option<WriteGuard<'_, T>> {
+    fn enter_nested(&self, index: usize) -> Option<WriteGuard<'_, T, B>> {
         let slot = self.slot(index);
         let guard = slot.lock.try_lock()?;
         if self.lock_free && !REGISTRY.try_exclude(marker(slot), &slot.writing) {
@@ -380,19 +445,27 @@ impl<T> Shards<T> {
     }
 
     /// Sleeps until a computation in `guard`'s part is settled: the lock is
-    /// released, and readers let in, meanwhile.
-    pub(crate) fn wait(&self, guard: &mut WriteGuard<'_, T>) {
-        let slot = self.slot(guard.index);
-        // The access ends while the lock is released and readers read.
+    /// released, and readers let in, meanwhile. Readers are kept out again
+    /// at the next change of the data (at once, if `nested`).
+    pub(crate) fn wait(&self, guard: &mut WriteGuard<'_, T, B>) {
+        let slot = guard.slot;
+        // The accesses end while the lock is released and readers read.
         guard.data.release();
-        if let Some(writing) = guard.writing {
-            Registry::admit(writing);
+        guard.books.release();
+        if guard.lock_free && guard.excluded {
+            Registry::admit(&slot.writing);
+            guard.excluded = false;
         }
         slot.settled.wait(&mut guard.guard);
-        if let Some(writing) = guard.writing {
-            REGISTRY.exclude(marker(slot), writing);
+        guard.books.retake(&slot.books);
+        if guard.excluded {
+            guard.data.retake(&slot.data);
+        } else {
+            guard.data.retake_shared(&slot.data);
+            if guard.nested {
+                guard.keep_readers_out();
+            }
         }
-        guard.data.retake(&slot.data);
     }
 
     /// Wakes the threads that sleep on part `index`.
@@ -477,7 +550,7 @@ impl<T> Shards<T> {
     /// of parts read after it: a growth either came before part 0's turn,
     /// and its parts are seen, or comes after it, with only entries made
     /// after that turn.
-    pub(crate) fn each(&self, mut f: impl FnMut(&mut T)) {
+    pub(crate) fn each(&self, mut f: impl FnMut(&mut WriteGuard<'_, T, B>)) {
         if let Some(mut part) = self.enter(0) {
             f(&mut part);
         }
@@ -496,7 +569,7 @@ fn place(hash: u64, count: usize) -> usize {
     (hash >> 32) as usize & (count - 1)
 }
 
-impl<T> WriteGuard<'_, T> {
+impl<T, B> WriteGuard<'_, T, B> {
     /// Which part this guard holds.
     #[cfg(feature = "async")]
     #[inline]

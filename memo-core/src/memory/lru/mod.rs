@@ -98,9 +98,9 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         // (CLOCK); it is one part until threads contend for its lock, then
         // it splits.
         let shards = if parts > 1 {
-            Shards::growing(parts, true, Part::new(0), Part::split)
+            Shards::growing(parts, true, (Part::new(0), ()), Part::split)
         } else {
-            Shards::new(1, false, Part::new)
+            Shards::new(1, false, |index| (Part::new(index), ()))
         };
         Lru { shards, len: AtomicUsize::new(0), maxsize }
     }
@@ -108,7 +108,7 @@ impl<K: Hash + Eq, V> Lru<K, V> {
     /// A store of `parts` parts from the start (tests of the split store).
     #[cfg(test)]
     fn with_parts(maxsize: usize, parts: usize) -> Self {
-        let shards = Shards::new(parts, parts > 1, Part::new);
+        let shards = Shards::new(parts, parts > 1, |index| (Part::new(index), ()));
         Lru { shards, len: AtomicUsize::new(0), maxsize }
     }
 

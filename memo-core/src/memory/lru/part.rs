@@ -168,10 +168,11 @@ impl<K: Hash + Eq, V> Part<K, V> {
     /// leaves the part as it was, and the store's count right.
     pub(crate) fn split(
         &mut self,
+        (): &mut (),
         count: usize,
         state: &RandomState,
         place: &dyn Fn(u64) -> usize,
-    ) -> Option<Vec<Self>> {
+    ) -> Option<Vec<(Self, ())>> {
         let mut parts: Vec<Self> =
             self.flights.parts_after(count)?.into_iter().map(Self::with_flights).collect();
         let mut order = Vec::with_capacity(self.nodes.len());
@@ -207,7 +208,7 @@ impl<K: Hash + Eq, V> Part<K, V> {
                 node.used = used;
             }
         }
-        Some(parts)
+        Some(parts.into_iter().map(|part| (part, ())).collect())
     }
 
     #[inline]

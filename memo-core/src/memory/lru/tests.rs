@@ -164,15 +164,16 @@ fn a_large_store_splits_when_contended_and_keeps_every_entry_and_the_count() {
     let lru: Lru<u32, u32> = Lru::new(NonZeroUsize::new(1000).unwrap());
     assert_eq!(pass(&lru, 0..1000), 1000);
     assert_eq!(lru.shards.len(), 1);
-    // Another thread looks a key up while this one holds part 0, until it
-    // has been kept waiting often enough.
+    // Another thread looks up a key that no lock-free read can answer
+    // while this one holds part 0, until it has been kept waiting often
+    // enough.
     for _ in 0..1000 {
         if lru.shards.len() > 1 {
             break;
         }
         std::thread::scope(|scope| {
             let held = lru.shards.lock(0);
-            scope.spawn(|| lru.get(&Exact(&7)).unwrap());
+            scope.spawn(|| lru.get(&Exact(&1_000_000)).unwrap());
             std::thread::sleep(std::time::Duration::from_millis(2));
             drop(held);
         });

@@ -28,6 +28,12 @@
 //! fences are exact, where its SeqCst loads and stores are not), through the
 //! real `Shards`, built on loom's primitives (see `crate::sync`).
 //!
+//! A lock holder keeps readers out only from its first change of the part's
+//! data: until then it reads beside them, and what it changes meanwhile
+//! (a claim, the counts) lives in the part's books, which readers never
+//! look at (`Slot::books`). A miss claims its key so without the fence
+//! and scan, and keeps readers out once, to store the value.
+//!
 //! Threads get a slot on their first read and give it back when they exit;
 //! a thread beyond [`SLOTS`] reads under the lock, as does a read nested in
 //! another (a value's `Clone` that calls back into a cache).
