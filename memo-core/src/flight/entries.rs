@@ -65,7 +65,8 @@ impl<K, V> Entries<K, V> {
         match &self.first {
             Some(first) if first.hash == hash && is(first) => Some(first),
             _ if self.rest.is_empty() => None,
-            _ => self.rest.find(hash, is),
+            // hashbrown trusts the closure alone: the hash is checked too.
+            _ => self.rest.find(hash, |e| e.hash == hash && is(e)),
         }
     }
 
@@ -95,7 +96,7 @@ impl<K, V> Entries<K, V> {
         if self.rest.is_empty() {
             return None;
         }
-        self.rest.find_entry(hash, is).ok().map(Found::Rest)
+        self.rest.find_entry(hash, |e| e.hash == hash && is(e)).ok().map(Found::Rest)
     }
 
     /// Every entry.
@@ -114,7 +115,7 @@ mod tests {
     use super::Entries;
     use crate::flight::table::Entry;
 
-    fn entry(hash: u64, id: u32) -> Entry<u64, u64> {
+    fn entry(hash: u64, id: u64) -> Entry<u64, u64> {
         Entry::new(hash, hash, id, 0)
     }
 
@@ -123,10 +124,10 @@ mod tests {
         let mut entries = Entries::new();
         assert!(entries.is_empty());
         for id in 0..5 {
-            entries.insert(entry(u64::from(id % 2), id));
+            entries.insert(entry(id % 2, id));
         }
         for id in 0..5 {
-            let hash = u64::from(id % 2);
+            let hash = id % 2;
             assert_eq!(entries.find(hash, |e| e.id == id).map(|e| e.id), Some(id));
             assert!(entries.find(hash, |e| e.id == id + 100).is_none());
         }
@@ -137,7 +138,7 @@ mod tests {
         entries.insert(entry(7, 9));
         assert_eq!(entries.find_mut(7, |e| e.id == 9).map(|e| e.id), Some(9));
         for id in [1, 2, 3, 4, 9] {
-            let hash = if id == 9 { 7 } else { u64::from(id % 2) };
+            let hash = if id == 9 { 7 } else { id % 2 };
             assert!(entries.find_entry(hash, |e| e.id == id).is_some_and(|found| found.remove().id == id));
         }
         assert!(entries.is_empty());

@@ -143,8 +143,9 @@ pub(crate) struct Ticket {
     /// The part whose table holds the claim.
     part: u16,
     /// Which entry of the part's table: the table's numbering wraps after
-    /// 2^32 claims, and an entry is found by its hash too.
-    id: u32,
+    /// 2^64 claims (never, in practice), and an entry is found by its hash
+    /// too.
+    id: u64,
     /// Which owner of the entry: one more each time a waiter takes an
     /// abandoned entry over, so that a late settle by an earlier owner (the
     /// `Drop` of a miss whose settling panicked) changes nothing.
@@ -224,7 +225,7 @@ pub struct Mark {
 pub struct Waiting {
     part: usize,
     hash: u64,
-    id: u32,
+    id: u64,
 }
 
 /// Which claims the bodies being polled on this thread compute: a lookup

@@ -19,7 +19,7 @@ use crate::sync::Condvar;
 pub(crate) struct Table<K, V> {
     pub(super) entries: Entries<K, V>,
     /// Numbers the entries of this part, so that a claim finds its own.
-    pub(super) next_id: u32,
+    pub(super) next_id: u64,
     /// Which part of its store or cache this table is in: a claim's
     /// ticket names it, since a growing store (see `Shards`) may place the
     /// key elsewhere by the time the claim is settled.
@@ -32,7 +32,7 @@ pub(super) struct Entry<K, V> {
     pub(super) hash: u64,
     /// The key, until the settle takes it to the store.
     pub(super) key: Option<K>,
-    pub(super) id: u32,
+    pub(super) id: u64,
     pub(super) owner: ThreadId,
     /// Times the owner came back to this key from inside its computation
     /// (see [`REENTRY_LIMIT`]).
@@ -75,7 +75,7 @@ pub(crate) enum State<V> {
 
 impl<K, V> Entry<K, V> {
     /// The entry of a claim of `key` by `owner`, running.
-    pub(super) fn new(hash: u64, key: K, id: u32, owner: ThreadId) -> Self {
+    pub(super) fn new(hash: u64, key: K, id: u64, owner: ThreadId) -> Self {
         Entry {
             hash,
             key: Some(key),
@@ -132,7 +132,7 @@ pub(crate) enum Probe<V> {
     /// This thread computes it, under this claim (whose entry holds the key).
     Compute(Ticket),
     /// Another thread computes it: wait for entry `id`.
-    Wait(u32),
+    Wait(u64),
 }
 
 impl<K, V> Table<K, V> {
@@ -250,7 +250,7 @@ impl<K, V> Table<K, V> {
     /// answered: it no longer waits, and a settled entry that nobody else
     /// waits for goes (returned, to be dropped after the lock).
     #[cfg(feature = "async")]
-    pub(super) fn leave(&mut self, hash: u64, id: u32) -> Option<K> {
+    pub(super) fn leave(&mut self, hash: u64, id: u64) -> Option<K> {
         let mut found = self.entries.find_entry(hash, |e| e.id == id)?;
         let e = found.get_mut();
         e.waiters -= 1;
@@ -351,7 +351,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
 
     /// After a wake-up: `None` while entry `id` still runs; else the value
     /// (the last waiter removes the entry), or the computation to take over.
-    pub(super) fn woken(&mut self, hash: u64, id: u32, me: ThreadId) -> Option<Probe<V>> {
+    pub(super) fn woken(&mut self, hash: u64, id: u64, me: ThreadId) -> Option<Probe<V>> {
         let (cache_side, part) = (self.cache_side, self.part);
         let Some(mut found) = self.entries.find_entry(hash, |e| e.id == id) else {
             // Unreachable: an entry with waiters stays until they leave.
@@ -388,7 +388,7 @@ pub(crate) fn wait<G, K: Hash + Eq + Clone, V: Clone>(
     sleep: &mut impl FnMut(&mut G),
     table: impl Fn(&mut G) -> &mut Table<K, V>,
     hash: u64,
-    id: u32,
+    id: u64,
     me: ThreadId,
 ) -> Probe<V> {
     loop {
@@ -455,4 +455,30 @@ where
         return Claim::Value(value);
     }
     Claim::Compute(table.claim(hash, key.to_owned_key(), me))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Probe, Table};
+
+    #[test]
+    fn a_claim_with_the_id_of_another_keys_entry_settles_its_own() {
+        // Ids are numbered per part; should one come back (2^64 claims
+        // later, or by a fault), a ticket must still find only the entry of
+        // its own hash. hashbrown's `find` trusts the closure alone: with
+        // ids compared and not hashes, the settle of key 6 took the entry
+        // of key 2, and key 2's waiter got key 6's value (found in review).
+        let mut table: Table<u64, u64> = Table::new();
+        let _inline = table.claim(100, 100, 7);
+        let _long = table.claim(2, 2, 7);
+        let Probe::Wait(id) = table.probe(2, |k| *k == 2, 8, false) else { panic!("no wait for key 2") };
+        table.next_id = id;
+        let newer = table.claim(6, 6, 9);
+        assert_eq!(newer.id, id, "the same id again");
+        let found = table.entries.find(newer.hash, |e| e.id == newer.id && e.turn == newer.turn);
+        assert_eq!(found.map(|e| e.hash), Some(6));
+        drop(table.settle(&newer, Some(&666)));
+        assert!(table.woken(2, id, 8).is_none(), "key 2 still runs: its waiter keeps waiting");
+        assert!(table.entries.find(6, |e| e.id == id).is_none(), "key 6's entry went");
+    }
 }
