@@ -23,7 +23,7 @@ pub(crate) struct Table<K, V> {
     /// Which part of its store or cache this table is in: a claim's
     /// ticket names it, since a growing store (see `Shards`) may place the
     /// key elsewhere by the time the claim is settled.
-    pub(super) part: usize,
+    pub(super) part: u16,
     /// Whether this is a cache's own table ([`Flights`]), not a store's.
     pub(super) cache_side: bool,
 }
@@ -43,7 +43,7 @@ pub(super) struct Entry<K, V> {
     /// that came since: its value is not stored, and later callers neither
     /// wait for it nor get it (the callers that wait already get it).
     pub(super) stale: bool,
-    pub(super) waiters: usize,
+    pub(super) waiters: u32,
     /// The tasks among the waiters (async lookups), to wake when it settles.
     pub(super) wakers: Vec<Waker>,
     pub(super) state: State<V>,
@@ -51,18 +51,11 @@ pub(super) struct Entry<K, V> {
 
 impl<K, V> Entry<K, V> {
     /// `me` computes this abandoned entry now.
-    pub(super) fn take_over(&mut self, me: ThreadId, cache_side: bool, part: usize) -> Ticket {
+    pub(super) fn take_over(&mut self, me: ThreadId, cache_side: bool, part: u16) -> Ticket {
         self.owner = me;
         self.state = State::Running;
         self.turn = self.turn.wrapping_add(1);
-        Ticket {
-            hash: self.hash,
-            id: self.id,
-            turn: self.turn,
-            part: small(part),
-            cache_side,
-            thread: me != TASK,
-        }
+        Ticket { hash: self.hash, id: self.id, turn: self.turn, part, cache_side, thread: me != TASK }
     }
 }
 
@@ -137,12 +130,12 @@ pub(crate) enum Probe<V> {
 
 impl<K, V> Table<K, V> {
     pub(crate) const fn new() -> Self {
-        Self::at(0)
+        Table { entries: Entries::new(), next_id: 0, part: 0, cache_side: false }
     }
 
     /// The empty table of part `part`.
-    pub(crate) const fn at(part: usize) -> Self {
-        Table { entries: Entries::new(), next_id: 0, part, cache_side: false }
+    pub(crate) fn at(part: usize) -> Self {
+        Table { entries: Entries::new(), next_id: 0, part: small(part), cache_side: false }
     }
 
     /// The tables of parts `1..count` for a store or cache that grows
@@ -152,7 +145,7 @@ impl<K, V> Table<K, V> {
         if !self.entries.is_empty() {
             return None;
         }
-        Some((1..count).map(|part| Table { part, cache_side: self.cache_side, ..Table::new() }).collect())
+        Some((1..count).map(|part| Table { cache_side: self.cache_side, ..Table::at(part) }).collect())
     }
 
     /// Settles `ticket` with `value` (`None`: abandoned, for a waiter to take
@@ -346,7 +339,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         self.entries.insert(Entry::new(hash, key, id, me));
-        Ticket { part: small(self.part), hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
+        Ticket { part: self.part, hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
     }
 
     /// After a wake-up: `None` while entry `id` still runs; else the value

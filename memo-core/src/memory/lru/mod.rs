@@ -36,7 +36,7 @@ use crate::parts::WriteGuard;
 mod part;
 
 use part::MAX_ENTRIES;
-pub(crate) use part::{Node, Part};
+pub(crate) use part::{Books, Node, Part};
 
 use crate::flight::{self, Claim, Claims, Ticket, Want};
 use crate::parts::{EXACT_BELOW, Shards};
@@ -78,7 +78,7 @@ pub const LRU_MAX_ENTRIES: usize = MAX_ENTRIES;
 /// assert_eq!(cache.info().maxsize, Some(2));
 /// ```
 pub struct Lru<K, V> {
-    shards: Shards<Part<K, V>>,
+    shards: Shards<Part<K, V>, Books<K, V>>,
     /// Entries in all parts, plus slots taken by inserts under way: never more
     /// than `maxsize`.
     len: AtomicUsize,
@@ -92,15 +92,15 @@ impl<K: Hash + Eq, V> Lru<K, V> {
     #[must_use]
     pub fn new(maxsize: NonZeroUsize) -> Self {
         let maxsize = maxsize.get().min(LRU_MAX_ENTRIES);
-        let parts = Shards::<Part<K, V>>::for_maxsize(maxsize);
+        let parts = Shards::<Part<K, V>, Books<K, V>>::for_maxsize(maxsize);
         // An exact LRU (one part) reorders its list on every hit: hits lock.
         // A larger one is read without locks, and its hits mark entries
         // (CLOCK); it is one part until threads contend for its lock, then
         // it splits.
         let shards = if parts > 1 {
-            Shards::growing(parts, true, (Part::new(0), ()), Part::split)
+            Shards::growing(parts, true, (Part::new(), Books::new(0)), Part::split)
         } else {
-            Shards::new(1, false, |index| (Part::new(index), ()))
+            Shards::new(1, false, |index| (Part::new(), Books::new(index)))
         };
         Lru { shards, len: AtomicUsize::new(0), maxsize }
     }
@@ -108,7 +108,7 @@ impl<K: Hash + Eq, V> Lru<K, V> {
     /// A store of `parts` parts from the start (tests of the split store).
     #[cfg(test)]
     fn with_parts(maxsize: usize, parts: usize) -> Self {
-        let shards = Shards::new(parts, parts > 1, |index| (Part::new(index), ()));
+        let shards = Shards::new(parts, parts > 1, |index| (Part::new(), Books::new(index)));
         Lru { shards, len: AtomicUsize::new(0), maxsize }
     }
 
@@ -147,7 +147,7 @@ impl<K, V> fmt::Debug for Lru<K, V> {
 type Displaced<K, V> = (Option<V>, Option<(K, V)>, Option<Node<K, V>>);
 
 /// A part, locked.
-type PartGuard<'a, K, V> = WriteGuard<'a, Part<K, V>>;
+type PartGuard<'a, K, V> = WriteGuard<'a, Part<K, V>, Books<K, V>>;
 
 impl<K, V> Lru<K, V>
 where
@@ -175,6 +175,18 @@ where
         })
     }
 
+    /// Marks entry `i` of `part` as used: in an exact LRU, moves it to the
+    /// front of the list (its readers are the lock's holders only); else
+    /// sets its mark, an atomic that lock-free readers set too.
+    #[inline]
+    fn used(&self, part: &mut PartGuard<'_, K, V>, i: u32) {
+        if self.exact() {
+            part.used(i, true);
+        } else {
+            part.nodes[i as usize].mark_used();
+        }
+    }
+
     /// Stores `value` for `key` (whose hash is `hash`), or, with no `key`,
     /// for the key that `claim`'s entry holds, evicting if full, if `keep`
     /// says so of the key's part once it is locked. Returns the key's part,
@@ -188,17 +200,17 @@ where
         claim: Option<&Ticket>,
         value: V,
         blocking: bool,
-        keep: impl Fn(&Part<K, V>) -> bool,
+        keep: impl Fn(&mut PartGuard<'_, K, V>) -> bool,
     ) -> (Option<PartGuard<'_, K, V>>, Displaced<K, V>) {
         let state = self.shards.hasher();
         let home = self.shards.index(hash);
         let Some(mut part) = self.shards.take_for(hash, blocking) else {
             return (None, (Some(value), None, None));
         };
-        if !keep(&part) {
+        if !keep(&mut part) {
             return (Some(part), (Some(value), None, None));
         }
-        let Some(key) = key.or_else(|| claim.and_then(|ticket| part.flights.take_key(ticket))) else {
+        let Some(key) = key.or_else(|| claim.and_then(|ticket| part.books().flights.take_key(ticket))) else {
             return (Some(part), (Some(value), None, None));
         };
         if let Some(i) = part.find(hash, |k| *k == key) {
@@ -213,7 +225,7 @@ where
         if self.exact() || part.nodes.len() >= self.fair() {
             // Full: a victim of this part gives its node to the new entry.
             let old = part.replace_victim(state, hash, key, value, self.exact());
-            part.evictions += 1;
+            part.books().evictions += 1;
             return (Some(part), (None, Some(old), None));
         }
         // Full, and this part holds less than its share: free a slot in a part
@@ -230,7 +242,7 @@ where
                 };
                 if other.nodes.len() >= threshold {
                     freed = other.pop_victim(state, self.exact());
-                    other.evictions += u64::from(freed.is_some());
+                    other.books().evictions += u64::from(freed.is_some());
                     break;
                 }
             }
@@ -249,7 +261,7 @@ where
             self.len.fetch_sub(1, Ordering::AcqRel);
             return (None, (Some(value), None, freed));
         };
-        if !keep(&part) {
+        if !keep(&mut part) {
             // A clear() came while the slot was being freed.
             self.len.fetch_sub(1, Ordering::AcqRel);
             return (Some(part), (Some(value), None, freed));
@@ -271,7 +283,7 @@ where
     #[inline(never)]
     fn claim_miss<Q>(
         &self,
-        mut part: WriteGuard<'_, Part<K, V>>,
+        mut part: PartGuard<'_, K, V>,
         hash: u64,
         key: &Q,
         want: Want<'_, V>,
@@ -281,7 +293,7 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let state = self.shards.hasher();
-        part.misses += 1;
+        part.books().misses += 1;
         // An expired entry goes, and so does the entry a refresh()
         // replaces: callers that come meanwhile wait for the new value.
         let mut stale = None;
@@ -289,7 +301,7 @@ where
             if !want.accepts(&part.nodes[i as usize].value) {
                 stale = part.remove_index(state, hash, i);
                 self.len.fetch_sub(1, Ordering::AcqRel);
-                part.expirations += u64::from(matches!(want, Want::Fresh(_)));
+                part.books().expirations += u64::from(matches!(want, Want::Fresh(_)));
             }
         }
         let nested = part.nested;
@@ -297,7 +309,7 @@ where
         let claim = flight::claim_in(
             &mut part,
             |g| self.shards.wait(g),
-            |p| &mut p.flights,
+            |p| &mut p.books().flights,
             hash,
             key,
             nested,
@@ -328,14 +340,14 @@ where
         }
         let Some(mut part) = self.shards.enter_lookup(hash) else { return Ok(None) };
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
-            part.misses += 1;
+            part.books().misses += 1;
             return Ok(None);
         };
         // Counted once the clone (the user's, which may panic) is made, as
         // everywhere: a hit whose `Clone` panics is not a hit.
         let value = part.nodes[i as usize].value.clone();
-        part.hits += 1;
-        part.used(i, self.exact());
+        part.books().hits += 1;
+        self.used(&mut part, i);
         Ok(Some(value))
     }
 
@@ -349,16 +361,16 @@ where
             return Ok(Found::Miss);
         };
         let Some(i) = part.find(hash, |k| key.matches(k)) else {
-            part.misses += 1;
+            part.books().misses += 1;
             return Ok(Found::Miss);
         };
         if fresh(&part.nodes[i as usize].value) {
             let value = part.nodes[i as usize].value.clone();
-            part.hits += 1;
-            part.used(i, self.exact());
+            part.books().hits += 1;
+            self.used(&mut part, i);
             return Ok(Found::Hit(value));
         }
-        part.misses += 1;
+        part.books().misses += 1;
         let expired = part.remove(state, hash, |k| key.matches(k));
         self.len.fetch_sub(1, Ordering::AcqRel);
         drop(part);
@@ -416,7 +428,7 @@ where
         let mut old = Vec::new();
         self.shards.each(|part| {
             let nodes = part.empty();
-            part.flights.forget_all();
+            part.books().clear();
             self.len.fetch_sub(nodes.len(), Ordering::AcqRel);
             old.push(nodes);
         });
@@ -438,10 +450,11 @@ where
     fn info(&self) -> CacheInfo {
         let mut info = CacheInfo { maxsize: Some(self.maxsize), ..CacheInfo::default() };
         self.shards.each(|part| {
-            info.hits += part.hits;
-            info.misses += part.misses;
-            info.evictions += part.evictions;
-            info.expirations += part.expirations;
+            let books = part.books();
+            info.hits += books.hits;
+            info.misses += books.misses;
+            info.evictions += books.evictions;
+            info.expirations += books.expirations;
         });
         info.currsize = self.len();
         info.hits += self.shards.read_hits();
@@ -471,8 +484,8 @@ where
         if let Some(i) = part.find(hash, |k| key.matches(k)) {
             if want.accepts(&part.nodes[i as usize].value) {
                 let value = part.nodes[i as usize].value.clone();
-                part.hits += 1;
-                part.used(i, self.exact());
+                part.books().hits += 1;
+                self.used(&mut part, i);
                 return Claim::Hit(value);
             }
         }
@@ -496,7 +509,7 @@ where
         };
         let index = self.shards.index(hash);
         let blocking = ticket.is_some();
-        let keep = |part: &Part<K, V>| part.flights.keeps(ticket, current);
+        let keep = |part: &mut PartGuard<'_, K, V>| part.books().flights.keeps(ticket, current);
         // The store's clone is made before the lock: the user's `Clone` may
         // call back into this cache, or panic (the caller's `Miss` then
         // gives the claim up).
@@ -509,7 +522,7 @@ where
             None if blocking => Some(self.shards.lock(index)),
             None => None,
         };
-        let settled = part.zip(ticket).map(|(mut part, ticket)| part.flights.settle(ticket, value));
+        let settled = part.zip(ticket).map(|(mut part, ticket)| part.books().flights.settle(ticket, value));
         // The user's types are dropped after the lock is released.
         drop(displaced);
         if let Some(settled) = settled {

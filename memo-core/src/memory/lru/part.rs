@@ -46,6 +46,11 @@ pub(crate) struct Part<K, V> {
     pub(crate) head: u32,
     /// Least recently used: the next to go.
     pub(crate) tail: u32,
+}
+
+/// What only the holder of a part's lock reads or writes: changed without
+/// keeping lock-free readers out (see `Shards`).
+pub(crate) struct Books<K, V> {
     /// Counted under the part's lock by lookups that take it; lock-free hits
     /// are counted per thread (see `Shards::read`).
     pub(crate) hits: u64,
@@ -54,6 +59,27 @@ pub(crate) struct Part<K, V> {
     pub(crate) expirations: u64,
     /// The keys of this part being computed (single-flight).
     pub(crate) flights: Table<K, V>,
+}
+
+impl<K, V> Books<K, V> {
+    /// The books of part `index` of its store, empty.
+    pub(crate) fn new(index: usize) -> Self {
+        Self::with_flights(Table::at(index))
+    }
+
+    const fn with_flights(flights: Table<K, V>) -> Self {
+        Books { hits: 0, misses: 0, evictions: 0, expirations: 0, flights }
+    }
+
+    /// Resets the counts, and marks the keys in flight as from before a
+    /// `clear()`.
+    pub(crate) fn clear(&mut self) {
+        self.hits = 0;
+        self.misses = 0;
+        self.evictions = 0;
+        self.expirations = 0;
+        self.flights.forget_all();
+    }
 }
 
 /// Converts an index that is below `LRU_MAX_ENTRIES` by construction.
@@ -65,32 +91,15 @@ pub(crate) fn idx(i: usize) -> u32 {
 }
 
 impl<K, V> Part<K, V> {
-    /// Part `index` of its store, empty.
-    pub(crate) fn new(index: usize) -> Self {
-        Self::with_flights(Table::at(index))
+    /// A part, empty.
+    pub(crate) const fn new() -> Self {
+        Part { nodes: Vec::new(), table: HashTable::new(), head: NIL, tail: NIL }
     }
 
-    fn with_flights(flights: Table<K, V>) -> Self {
-        Part {
-            nodes: Vec::new(),
-            table: HashTable::new(),
-            head: NIL,
-            tail: NIL,
-            hits: 0,
-            misses: 0,
-            evictions: 0,
-            expirations: 0,
-            flights,
-        }
-    }
-
-    /// Empties the part and resets its counts, keeping the keys in flight;
-    /// returns the nodes, to be dropped once the lock is released.
+    /// Empties the part; returns the nodes, to be dropped once the lock is
+    /// released.
     pub(crate) fn empty(&mut self) -> Vec<Node<K, V>> {
-        let flights = core::mem::replace(&mut self.flights, Table::new());
-        let old = core::mem::replace(self, Part::new(0));
-        self.flights = flights;
-        old.nodes
+        core::mem::replace(self, Part::new()).nodes
     }
 
     pub(crate) fn unlink(&mut self, i: u32) {
@@ -168,13 +177,13 @@ impl<K: Hash + Eq, V> Part<K, V> {
     /// leaves the part as it was, and the store's count right.
     pub(crate) fn split(
         &mut self,
-        (): &mut (),
+        books: &mut Books<K, V>,
         count: usize,
         state: &RandomState,
         place: &dyn Fn(u64) -> usize,
-    ) -> Option<Vec<(Self, ())>> {
-        let mut parts: Vec<Self> =
-            self.flights.parts_after(count)?.into_iter().map(Self::with_flights).collect();
+    ) -> Option<Vec<(Self, Books<K, V>)>> {
+        let flights = books.flights.parts_after(count)?;
+        let mut parts: Vec<Self> = (1..count).map(|_| Part::new()).collect();
         let mut order = Vec::with_capacity(self.nodes.len());
         let mut i = self.tail;
         while i != NIL {
@@ -208,7 +217,7 @@ impl<K: Hash + Eq, V> Part<K, V> {
                 node.used = used;
             }
         }
-        Some(parts.into_iter().map(|part| (part, ())).collect())
+        Some(parts.into_iter().zip(flights.into_iter().map(Books::with_flights)).collect())
     }
 
     #[inline]
