@@ -324,8 +324,9 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
     // The miss of a plain `fn` is completed where it lies (`&mut`), not
     // moved: each move is a copy in the frame that every level of a
     // memoized recursion keeps.
-    let in_place = sig.asyncness.is_none();
-    let completed = if in_place { quote!(&mut #miss) } else { quote!(#miss) };
+    // It is borrowed where the lookup returned it (`ref mut`), not moved
+    // out of the `Result` into a second copy.
+    let completed = quote!(#miss);
     let finish = if expiring {
         quote! {
             let #keeps = #keep;
@@ -358,8 +359,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                 #prelude
                 match #lookups.local_lookup(&#site, #instance, &#view) {
                     ::core::result::Result::Ok(#value) => #value,
-                    #[allow(unused_mut)]
-                    ::core::result::Result::Err(mut #miss) => {
+                    ::core::result::Result::Err(ref mut #miss) => {
                         #[allow(clippy::redundant_closure_call)]
                         let #value = (move || #arrow #body_block)();
                         #finish
@@ -418,8 +418,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
             #prelude
             match #lookup(#site.handle(), #instance, #make, &#view) {
                 ::core::result::Result::Ok(#value) => #value,
-                #[allow(unused_mut)]
-                ::core::result::Result::Err(mut #miss) => {
+                ::core::result::Result::Err(ref mut #miss) => {
                     #[allow(clippy::redundant_closure_call)]
                     let #value = (move || #arrow #body_block)();
                     #finish

@@ -208,7 +208,21 @@ impl<K, V, S> Miss<'_, K, V, S> {
 }
 
 impl<K, V, S> Drop for Miss<'_, K, V, S> {
+    #[inline]
     fn drop(&mut self) {
+        if matches!(self.hold, Hold::Claimed(_)) {
+            self.give_up();
+        }
+    }
+}
+
+impl<K, V, S> Miss<'_, K, V, S> {
+    /// Gives the claim up: the body did not return. Out of line, so that
+    /// the frame of a memoized function, which every level of a recursion
+    /// keeps, has no room for it.
+    #[cold]
+    #[inline(never)]
+    fn give_up(&mut self) {
         if let Hold::Claimed(ticket) = core::mem::replace(&mut self.hold, Hold::Spent) {
             let thread = ticket.thread;
             (self.abandon)(self.cache, ticket);
