@@ -76,16 +76,32 @@ impl MemcachedServers {
     }
 }
 
-/// The exptime of a `ttl`: whole seconds rounded up (0 means never, so at
-/// least 1), and past 30 days an absolute Unix time, as memcached reads it.
-fn exptime(ttl: Option<Duration>) -> u64 {
+/// The latest exptime memcached takes: a Unix time in a signed 32-bit
+/// integer, 2038-01-19 03:14:07 UTC. To a later one memcached 1.6 answers
+/// `STORED` and keeps nothing.
+const LATEST: u64 = i32::MAX as u64;
+
+/// The exptime of a `ttl` at the Unix time `now`: whole seconds rounded up
+/// (0 means never, so at least 1), and past 30 days an absolute Unix time, as
+/// memcached reads it. A deadline past [`LATEST`] is clamped to it: the entry
+/// is kept until 2038, shorter than asked, which a cache may always do. With
+/// no usable clock (before 1970, or within 30 days of 2038 and later) the
+/// longest is 30 days of relative time.
+fn exptime(ttl: Option<Duration>, now: Option<u64>) -> u64 {
     let Some(ttl) = ttl else { return 0 };
-    let secs = (ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).max(1);
+    let secs = ttl.as_secs().saturating_add(u64::from(ttl.subsec_nanos() > 0)).max(1);
     if secs <= RELATIVE_LIMIT {
         return secs;
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    now.saturating_add(secs)
+    match now {
+        Some(now) if now.saturating_add(RELATIVE_LIMIT) < LATEST => now.saturating_add(secs).min(LATEST),
+        _ => RELATIVE_LIMIT,
+    }
+}
+
+/// The Unix time now, if the clock is past 1970.
+fn unix_now() -> Option<u64> {
+    SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
 impl Backend for MemcachedServers {
@@ -123,7 +139,7 @@ impl Backend for MemcachedServers {
             )));
         }
         let reply = self.call(key, |conn| {
-            let mut request = format!("set {key} 0 {} {}\r\n", exptime(ttl), value.len()).into_bytes();
+            let mut request = format!("set {key} 0 {} {}\r\n", exptime(ttl, unix_now()), value.len()).into_bytes();
             request.extend_from_slice(value);
             request.extend_from_slice(b"\r\n");
             conn.get_mut().write_all(&request)?;
@@ -165,11 +181,26 @@ mod tests {
 
     #[test]
     fn expiry_times() {
-        assert_eq!(exptime(None), 0);
-        assert_eq!(exptime(Some(Duration::from_millis(1))), 1);
-        assert_eq!(exptime(Some(Duration::from_millis(1500))), 2);
-        assert_eq!(exptime(Some(Duration::from_secs(RELATIVE_LIMIT))), RELATIVE_LIMIT);
-        assert!(exptime(Some(Duration::from_secs(RELATIVE_LIMIT + 1))) > 1_700_000_000);
+        let now = Some(1_800_000_000);
+        assert_eq!(exptime(None, now), 0);
+        assert_eq!(exptime(Some(Duration::ZERO), now), 1, "0 would be never");
+        assert_eq!(exptime(Some(Duration::from_nanos(1)), now), 1);
+        assert_eq!(exptime(Some(Duration::from_millis(1500)), now), 2);
+        assert_eq!(exptime(Some(Duration::from_secs(RELATIVE_LIMIT)), now), RELATIVE_LIMIT);
+        assert_eq!(exptime(Some(Duration::from_secs(RELATIVE_LIMIT + 1)), now), 1_800_000_000 + RELATIVE_LIMIT + 1);
+    }
+
+    #[test]
+    fn a_deadline_past_2038_is_2038() {
+        let now = Some(1_800_000_000);
+        for secs in [LATEST, 1 << 62, u64::MAX] {
+            assert_eq!(exptime(Some(Duration::from_secs(secs)), now), LATEST);
+        }
+        assert_eq!(exptime(Some(Duration::MAX), now), LATEST);
+        // A clock that cannot say an absolute time memcached takes.
+        for now in [None, Some(LATEST - RELATIVE_LIMIT), Some(LATEST + 1)] {
+            assert_eq!(exptime(Some(Duration::from_secs(1 << 40)), now), RELATIVE_LIMIT);
+        }
     }
 
     #[test]

@@ -123,10 +123,18 @@ impl RedisServer {
     }
 }
 
-/// `ttl` as `PX` takes it: whole milliseconds, rounded up, at least one.
-fn millis(ttl: Duration) -> u128 {
+/// The longest `PX` memo sends: Redis adds its clock's milliseconds to `PX`
+/// in a signed 64-bit integer and refuses a sum that overflows ("invalid
+/// expire time"), so the exact limit depends on the server's clock. Half the
+/// range, 146 million years, is taken by every server whatever its clock.
+const LONGEST_PX: u64 = i64::MAX as u64 / 2;
+
+/// `ttl` as `PX` takes it: whole milliseconds, rounded up, at least one (0
+/// would be refused, and a value that expires at once is not sent at all), at
+/// most [`LONGEST_PX`].
+fn millis(ttl: Duration) -> u64 {
     let ms = ttl.as_millis() + u128::from(ttl.subsec_nanos() % 1_000_000 != 0);
-    ms.max(1)
+    u64::try_from(ms).unwrap_or(u64::MAX).clamp(1, LONGEST_PX)
 }
 
 impl Backend for RedisServer {
@@ -171,5 +179,8 @@ mod tests {
         assert_eq!(millis(Duration::from_micros(1)), 1);
         assert_eq!(millis(Duration::from_micros(1500)), 2);
         assert_eq!(millis(Duration::from_secs(2)), 2000);
+        assert_eq!(millis(Duration::from_nanos(1)), 1);
+        assert_eq!(millis(Duration::from_secs(1 << 62)), LONGEST_PX);
+        assert_eq!(millis(Duration::MAX), LONGEST_PX);
     }
 }
