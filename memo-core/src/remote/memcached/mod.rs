@@ -1,6 +1,10 @@
 //! memcached: one server or several, spoken to in the text protocol over
-//! `std::net` with the timeouts of [`server`](super::server), keys spread over
-//! the servers by consistent hashing.
+//! `std::net`, each request under one deadline ([`wire`]), each server with
+//! its pool and whether it is down ([`server`]), keys spread over the servers by
+//! consistent hashing.
+//!
+//! memo keeps this client of its own rather than the `memcache` crate: see
+//! the README's section on shared caches for why.
 //!
 //! The ring puts each server at 160 points, derived with BLAKE3 from its
 //! address, and a key goes to the first point at or after the BLAKE3 of the
@@ -8,12 +12,17 @@
 //! Rust version, and adding or removing one server moves only the keys of
 //! that server.
 
-use std::io::{self, Write};
+mod server;
+mod wire;
+
+use std::io;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Backend;
-use super::server::{Conn, Server, Timeouts, read_exact_crlf, read_line, unexpected};
+use super::server::Timeouts;
 use crate::store::StoreError;
+use server::Server;
+use wire::{MEMCACHED_MAX_ITEM, Value, Wire, unexpected};
 
 /// Points per server on the ring.
 const POINTS: u32 = 160;
@@ -22,15 +31,20 @@ const POINTS: u32 = 160;
 const RELATIVE_LIMIT: u64 = 30 * 24 * 60 * 60;
 
 /// The largest value memcached keeps by default (`-I 1m`), less room for its
-/// item header: a larger value is not sent at all.
+/// item header: a larger value is neither sent nor read.
 pub(crate) const MAX_VALUE: usize = 1024 * 1024 - 512;
+
+/// The largest limit [`max_value_bytes`](crate::Shared::max_value_bytes)
+/// takes: 512 MiB.
+pub(crate) const MAX_LIMIT: usize = 512 * 1024 * 1024;
 
 /// The memcached side of a [`Shared`](crate::Shared) store.
 pub struct MemcachedServers {
     servers: Vec<Server>,
     ring: Vec<(u32, usize)>,
     pub(crate) timeouts: Timeouts,
-    pub(crate) max_value: usize,
+    /// The largest value sent or read, at most [`MAX_LIMIT`].
+    max_value: usize,
 }
 
 fn point(bytes: &[u8]) -> u32 {
@@ -71,8 +85,18 @@ impl MemcachedServers {
         &self.servers[server]
     }
 
-    fn call<R>(&self, key: &str, op: impl FnMut(&mut Conn) -> io::Result<R>) -> Result<R, StoreError> {
-        self.server(key).call(&self.timeouts, &|_| Ok(()), op)
+    fn call<R>(&self, key: &str, op: impl FnMut(&mut Wire<'_>) -> io::Result<R>) -> Result<R, StoreError> {
+        self.server(key).call(&self.timeouts, op)
+    }
+
+    /// Sets the largest value sent or read, clamped to 512 MiB.
+    pub(crate) fn set_max_value(&mut self, bytes: usize) {
+        self.max_value = bytes.min(MAX_LIMIT);
+    }
+
+    /// A reply that is not what `key`'s server should say, with its address.
+    fn refused(&self, key: &str, reply: &[u8]) -> StoreError {
+        StoreError::new(format!("memcached {}: {}", self.server(key).addr, unexpected(reply)))
     }
 }
 
@@ -104,30 +128,64 @@ fn unix_now() -> Option<u64> {
     SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
 }
 
+/// What a `get` found.
+enum Got {
+    Miss,
+    Hit(Vec<u8>),
+    /// A value of this many bytes, over the limit, not read.
+    TooLarge(u64),
+}
+
+/// The length in `VALUE <key> <flags> <bytes>`, if `line` is that line for
+/// `key`: a reply for another key (a connection out of step) is garbage, not
+/// a value, and so is a length memcached cannot hold.
+fn value_length(line: &[u8], key: &str) -> Option<u64> {
+    let mut fields = line.split(|&b| b == b' ');
+    let (Some(b"VALUE"), Some(named), Some(flags), Some(len), None) =
+        (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return None;
+    };
+    let number = |field: &[u8]| -> Option<u64> {
+        if field.is_empty() || !field.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        core::str::from_utf8(field).ok()?.parse().ok()
+    };
+    number(flags).filter(|&flags| u32::try_from(flags).is_ok())?;
+    (named == key.as_bytes()).then_some(())?;
+    number(len).filter(|&len| len <= MEMCACHED_MAX_ITEM)
+}
+
 impl Backend for MemcachedServers {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.call(key, |conn| {
-            conn.get_mut().write_all(format!("get {key}\r\n").as_bytes())?;
-            let line = read_line(conn)?;
+        let limit = self.max_value;
+        let got = self.call(key, |wire| {
+            wire.send(format!("get {key}\r\n").as_bytes())?;
+            let line = wire.line()?;
             if line == b"END" {
-                return Ok(None);
+                return Ok(Got::Miss);
             }
-            // VALUE <key> <flags> <bytes>
-            let fields: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
-            let len = match fields.as_slice() {
-                [b"VALUE", _, _, len] => core::str::from_utf8(len)
-                    .ok()
-                    .and_then(|l| l.parse().ok())
-                    .ok_or_else(|| unexpected(&line))?,
-                _ => return Err(unexpected(&line)),
+            let len = value_length(&line, key).ok_or_else(|| unexpected(&line))?;
+            let value = match wire.value(len, limit)? {
+                Value::Bytes(value) => value,
+                Value::TooLarge(len) => return Ok(Got::TooLarge(len)),
             };
-            let value = read_exact_crlf(conn, len)?;
-            let end = read_line(conn)?;
+            let end = wire.line()?;
             if end != b"END" {
                 return Err(unexpected(&end));
             }
-            Ok(Some(value))
-        })
+            Ok(Got::Hit(value))
+        })?;
+        match got {
+            Got::Miss => Ok(None),
+            Got::Hit(value) => Ok(Some(value)),
+            Got::TooLarge(len) => Err(StoreError::new(format!(
+                "memcached {}: a value of {len} bytes is larger than this store reads ({limit} bytes, \
+                 `max_value_bytes`)",
+                self.server(key).addr
+            ))),
+        }
     }
 
     fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
@@ -138,29 +196,36 @@ impl Backend for MemcachedServers {
                 self.max_value
             )));
         }
-        let reply = self.call(key, |conn| {
+        let reply = self.call(key, |wire| {
             let mut request = format!("set {key} 0 {} {}\r\n", exptime(ttl, unix_now()), value.len()).into_bytes();
             request.extend_from_slice(value);
             request.extend_from_slice(b"\r\n");
-            conn.get_mut().write_all(&request)?;
-            read_line(conn)
+            wire.send(&request)?;
+            let reply = wire.line()?;
+            if reply != b"STORED" {
+                // memcached's answer to a refused value (too large, out of
+                // memory) is one line; anything else leaves the connection
+                // in doubt.
+                wire.spoil();
+            }
+            Ok(reply)
         })?;
-        if reply == b"STORED" {
-            Ok(())
-        } else {
-            Err(StoreError::new(format!("memcached: {}", String::from_utf8_lossy(&reply))))
-        }
+        if reply == b"STORED" { Ok(()) } else { Err(self.refused(key, &reply)) }
     }
 
     fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let reply = self.call(key, |conn| {
-            conn.get_mut().write_all(format!("delete {key}\r\n").as_bytes())?;
-            read_line(conn)
+        let reply = self.call(key, |wire| {
+            wire.send(format!("delete {key}\r\n").as_bytes())?;
+            let reply = wire.line()?;
+            if reply != b"DELETED" && reply != b"NOT_FOUND" {
+                wire.spoil();
+            }
+            Ok(reply)
         })?;
         match reply.as_slice() {
             b"DELETED" => Ok(true),
             b"NOT_FOUND" => Ok(false),
-            other => Err(StoreError::new(format!("memcached: {}", String::from_utf8_lossy(other)))),
+            other => Err(self.refused(key, other)),
         }
     }
 
@@ -201,6 +266,39 @@ mod tests {
         for now in [None, Some(LATEST - RELATIVE_LIMIT), Some(LATEST + 1)] {
             assert_eq!(exptime(Some(Duration::from_secs(1 << 40)), now), RELATIVE_LIMIT);
         }
+    }
+
+    #[test]
+    fn only_a_value_line_for_the_key_asked_gives_a_length() {
+        assert_eq!(value_length(b"VALUE k 0 12", "k"), Some(12));
+        assert_eq!(value_length(b"VALUE k 4294967295 0", "k"), Some(0));
+        assert_eq!(value_length(b"VALUE k 0 1073741824", "k"), Some(MEMCACHED_MAX_ITEM));
+        for garbage in [
+            &b"VALUE other 0 12"[..],
+            b"VALUE k 0 1073741825",
+            b"VALUE k 0 99999999999999999999999",
+            b"VALUE k 0 -1",
+            b"VALUE k 0 +1",
+            b"VALUE k 0 ",
+            b"VALUE k 4294967296 1",
+            b"VALUE k 0 1 5",
+            b"VALUE k 0",
+            b"VALUE  k 0 1",
+            b"value k 0 1",
+            b"",
+        ] {
+            assert_eq!(value_length(garbage, "k"), None, "{}", String::from_utf8_lossy(garbage));
+        }
+    }
+
+    #[test]
+    fn the_value_limit_is_at_most_512_mib() {
+        let mut servers = MemcachedServers::new(&[String::from("10.0.0.1:11211")]).unwrap();
+        assert_eq!(servers.max_value, MAX_VALUE);
+        servers.set_max_value(usize::MAX);
+        assert_eq!(servers.max_value, MAX_LIMIT);
+        servers.set_max_value(10);
+        assert_eq!(servers.max_value, 10);
     }
 
     #[test]
