@@ -20,10 +20,13 @@
 //!   by hand, or inside a store of your own that does not forward the hook)
 //!   refuses every operation.
 //! - A `ttl` becomes the server's expiry.
-//! - Failures are misses: every operation has a deadline (50 ms by default),
-//!   connecting is lazy, a failed server is left alone for a second and then
-//!   tried again, and every error is counted in `CacheInfo::store_errors` and
-//!   logged (the `log` crate, target `memo`).
+//! - Failures are misses: every operation has a deadline for the whole
+//!   request (50 ms by default), connecting is lazy, a failed server is left
+//!   alone for a second and then tried again, and every error is counted in
+//!   `CacheInfo::store_errors`. The log (the `log` crate, target `memo`)
+//!   gets one warning when a server goes bad and one when it answers again,
+//!   not one per failed call; other store errors, at most one per cache per
+//!   10 s.
 
 mod codec;
 mod digest;

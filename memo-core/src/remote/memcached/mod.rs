@@ -1,7 +1,7 @@
 //! memcached: one server or several, spoken to in the text protocol over
 //! `std::net`, each request under one deadline ([`wire`]), each server with
-//! its pool and whether it is down ([`server`]), keys spread over the servers by
-//! consistent hashing.
+//! its pool, whether it is down and its health ([`server`]), keys spread
+//! over the servers by consistent hashing.
 //!
 //! memo keeps this client of its own rather than the `memcache` crate: see
 //! the README's section on shared caches for why.

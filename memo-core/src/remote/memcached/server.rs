@@ -1,4 +1,5 @@
-//! One memcached server: its connections, and whether it is down.
+//! One memcached server: its connections, whether it is down, and its
+//! [`Health`].
 //!
 //! Connecting is lazy: nothing happens until the first operation, so a
 //! program starts while its cache server is down. Each connect has its
@@ -18,7 +19,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 
 use super::wire::{Conn, Wire};
-use crate::remote::server::Timeouts;
+use crate::remote::server::{Health, Timeouts};
 use crate::store::StoreError;
 
 /// The most idle connections kept per server.
@@ -28,11 +29,14 @@ pub(crate) struct Server {
     pub(crate) addr: String,
     idle: Mutex<Vec<Conn>>,
     down_until: Mutex<Option<Instant>>,
+    health: Health,
 }
 
 impl Server {
     pub(crate) fn new(addr: impl Into<String>) -> Self {
-        Server { addr: addr.into(), idle: Mutex::new(Vec::new()), down_until: Mutex::new(None) }
+        let addr = addr.into();
+        let health = Health::new(format!("memcached {addr}"));
+        Server { addr, idle: Mutex::new(Vec::new()), down_until: Mutex::new(None), health }
     }
 
     /// Runs `op` on a connection to this server, all of it within
@@ -51,6 +55,7 @@ impl Server {
             match self.run(&mut conn, until, timeouts, &mut op) {
                 Ok((result, spoiled)) => {
                     self.give_back(conn, spoiled);
+                    self.health.answered();
                     return Ok(result);
                 }
                 // Out of time: the server is slow, not restarted.
@@ -67,9 +72,14 @@ impl Server {
             Ok(result)
         });
         match outcome {
-            Ok(result) => Ok(result),
+            Ok(result) => {
+                self.health.answered();
+                Ok(result)
+            }
+            // Not tried: the outage was announced, and its end will be.
             Err(Refusal::Down) => {
-                Err(StoreError::new(format!("memcached {}: failed recently; not tried again yet", self.addr)))
+                Err(StoreError::new(format!("memcached {}: failed recently; not tried again yet", self.addr))
+                    .told())
             }
             Err(Refusal::Failed(error)) => Err(self.failed(error, timeouts)),
         }
@@ -81,7 +91,7 @@ impl Server {
         *self.down_until.lock() = Some(Instant::now() + timeouts.retry_after);
         // Connections opened before the failure are suspect too.
         self.idle.lock().clear();
-        StoreError::new(format!("memcached {}: {error}", self.addr))
+        self.health.failed(error, timeouts.retry_after)
     }
 
     /// `op` on `conn` until `deadline`: its result, and whether it spoiled

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::cluster::ClusterClient;
-use redis::{Client, TlsCertificates};
+use redis::{Client, IntoConnectionInfo, TlsCertificates};
 
 use super::{Backend, Timeouts};
 use crate::store::StoreError;
@@ -47,13 +47,31 @@ fn invalid(what: &str, error: &redis::RedisError) -> StoreError {
     StoreError::new(format!("{what}: {error}"))
 }
 
+/// What the log calls a server: its address as redis-rs reads it, without
+/// user or password.
+fn name(target: &Target, made_from: &MadeFrom) -> String {
+    match (target, made_from) {
+        (Target::One(client), _) => format!("Redis {}", client.get_connection_info().addr()),
+        (Target::Cluster(_), MadeFrom::Nodes(nodes)) => {
+            let addrs: Vec<String> = nodes
+                .iter()
+                .filter_map(|node| with_scheme(node).into_connection_info().ok())
+                .map(|info| info.addr().to_string())
+                .collect();
+            format!("the Redis Cluster of {}", addrs.join(","))
+        }
+        (Target::Cluster(_), _) => String::from("a Redis Cluster (of a client of your own)"),
+    }
+}
+
 fn certificates(ca: Option<Vec<u8>>) -> TlsCertificates {
     TlsCertificates { client_tls: None, root_cert: ca }
 }
 
 impl RedisServer {
     fn over(target: Target, made_from: MadeFrom) -> Self {
-        RedisServer { link: Link::new(target), made_from, timeouts: Timeouts::default() }
+        let name = name(&target, &made_from);
+        RedisServer { link: Link::new(target, name), made_from, timeouts: Timeouts::default() }
     }
 
     /// One server, at `url`: any URL redis-rs reads (`redis://`, `rediss://`,
