@@ -31,10 +31,9 @@ fn hostile(reply: fn(&str, &mut TcpStream) -> std::io::Result<()>) -> String {
                 let mut writer = stream.try_clone().unwrap();
                 for line in BufReader::new(stream).lines() {
                     let Ok(line) = line else { return };
-                    if line.starts_with("get ") || line.starts_with("set ") || line.starts_with("delete ") {
-                        if reply(line.trim_end(), &mut writer).is_err() {
-                            return;
-                        }
+                    let command = ["get ", "set ", "delete "].iter().any(|c| line.starts_with(c));
+                    if command && reply(line.trim_end(), &mut writer).is_err() {
+                        return;
                     }
                 }
             });
@@ -72,9 +71,8 @@ fn every_call_is_a_miss_within_the_deadline(name: &'static str, addr: String) {
 
 #[test]
 fn a_value_of_a_hundred_gigabytes_announced_is_a_miss_not_an_abort() {
-    let addr = hostile(|line, out| {
-        out.write_all(format!("VALUE {} 0 99999999999\r\nxx", key(line)).as_bytes())
-    });
+    let addr =
+        hostile(|line, out| out.write_all(format!("VALUE {} 0 99999999999\r\nxx", key(line)).as_bytes()));
     every_call_is_a_miss_within_the_deadline("hundred_gigabytes", addr);
 }
 
@@ -158,7 +156,8 @@ fn answers_for_another_key(line: &str, out: &mut TcpStream) -> std::io::Result<(
 #[test]
 fn a_reply_for_another_key_is_a_miss_never_its_value() {
     let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
-    let servers: Vec<String> = std::env::var("MEMO_TEST_MEMCACHED").unwrap().split(',').map(str::to_owned).collect();
+    let servers: Vec<String> =
+        std::env::var("MEMO_TEST_MEMCACHED").unwrap().split(',').map(str::to_owned).collect();
     let real = Memcached::<u64, u64>::new(servers).namespace("tests::hostile::another").version(run());
     let (other, addr) = (real.key_of(&1).unwrap(), real.server_of(&1).unwrap());
     Cache::new(real).get_or_insert_with(&1, || 7);
@@ -219,7 +218,8 @@ fn a_hostile_server_does_not_slow_a_healthy_one() {
             })
         })
         .collect();
-    let cache = Cache::new(Memcached::<u64, u64>::new(healthy).namespace("tests::hostile::healthy").version(run()));
+    let cache =
+        Cache::new(Memcached::<u64, u64>::new(healthy).namespace("tests::hostile::healthy").version(run()));
     for x in 0..50 {
         let start = Instant::now();
         assert_eq!(cache.get_or_insert_with(&x, || x * 3), x * 3);

@@ -111,7 +111,12 @@ fn a_memcached_outage_is_one_warning_and_its_end_another() {
         .retry_after(Duration::from_millis(100));
     let name = format!("memcached {}", server.addr());
     let restart = std::cell::RefCell::new(&mut server);
-    one_warning_per_outage(&Cache::new(store), &name, || restart.borrow_mut().kill(), || restart.borrow_mut().restart());
+    one_warning_per_outage(
+        &Cache::new(store),
+        &name,
+        || restart.borrow_mut().kill(),
+        || restart.borrow_mut().restart(),
+    );
 }
 
 #[cfg(feature = "redis")]
@@ -124,7 +129,12 @@ fn a_redis_outage_is_one_warning_and_its_end_another() {
         .retry_after(Duration::from_millis(100));
     let name = format!("Redis {}", server.addr());
     let restart = std::cell::RefCell::new(&mut server);
-    one_warning_per_outage(&Cache::new(store), &name, || restart.borrow_mut().kill(), || restart.borrow_mut().restart());
+    one_warning_per_outage(
+        &Cache::new(store),
+        &name,
+        || restart.borrow_mut().kill(),
+        || restart.borrow_mut().restart(),
+    );
 }
 
 #[cfg(feature = "memcached")]

@@ -6,6 +6,8 @@ use core::sync::atomic::Ordering::Relaxed;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::store::StoreError;
+
 /// The least time between two warnings of one kind from one source: one
 /// cache's store errors, or one server's outages.
 pub(crate) const QUIET: Duration = Duration::from_secs(10);
@@ -30,10 +32,27 @@ impl Warnings {
         Warnings { last: AtomicU64::new(0), held: AtomicU64::new(0) }
     }
 
+    /// Warns of `error` of the cache `name` (the call goes on without its
+    /// store), unless the log knows of it already or a warning went out less
+    /// than [`QUIET`] ago.
+    pub(crate) fn store_error(&self, name: &str, error: &StoreError) {
+        if error.is_told() {
+            return;
+        }
+        let Some(held) = self.allow(Instant::now()) else { return };
+        let held = match held {
+            0 => String::new(),
+            1 => String::from(" (1 more store error since the last warning)"),
+            n => format!(" ({n} more store errors since the last warning)"),
+        };
+        log::warn!(target: "memo", "{name}: {error}; the call goes on without the cache{held}");
+    }
+
     /// Whether a warning may go out at `now`: `Some` with the number held
     /// back since the last one, or `None` (this one is held back too).
     pub(crate) fn allow(&self, now: Instant) -> Option<u64> {
-        let at = u64::try_from(now.saturating_duration_since(origin()).as_millis()).unwrap_or(u64::MAX - 1) + 1;
+        let at =
+            u64::try_from(now.saturating_duration_since(origin()).as_millis()).unwrap_or(u64::MAX - 1) + 1;
         let last = self.last.load(Relaxed);
         let quiet = u64::try_from(QUIET.as_millis()).unwrap_or(u64::MAX);
         if (last != 0 && at.saturating_sub(last) < quiet)

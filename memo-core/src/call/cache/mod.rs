@@ -151,15 +151,7 @@ impl<K, V, S> Cache<K, V, S> {
     pub(crate) fn store_failed(&self, error: &StoreError) {
         self.store_errors.fetch_add(1, Relaxed);
         #[cfg(feature = "log")]
-        if !error.is_told() {
-            if let Some(held) = self.warnings.allow(Instant::now()) {
-                let held = match held {
-                    0 => String::new(),
-                    n => format!(" ({n} more store error{} since the last warning)", if n == 1 { "" } else { "s" }),
-                };
-                log::warn!(target: "memo", "{}: {error}; the call goes on without the cache{held}", self.name);
-            }
-        }
+        self.warnings.store_error(self.name, error);
         #[cfg(not(feature = "log"))]
         let _ = error;
     }

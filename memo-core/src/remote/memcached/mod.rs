@@ -197,7 +197,8 @@ impl Backend for MemcachedServers {
             )));
         }
         let reply = self.call(key, |wire| {
-            let mut request = format!("set {key} 0 {} {}\r\n", exptime(ttl, unix_now()), value.len()).into_bytes();
+            let mut request =
+                format!("set {key} 0 {} {}\r\n", exptime(ttl, unix_now()), value.len()).into_bytes();
             request.extend_from_slice(value);
             request.extend_from_slice(b"\r\n");
             wire.send(&request)?;
@@ -252,7 +253,10 @@ mod tests {
         assert_eq!(exptime(Some(Duration::from_nanos(1)), now), 1);
         assert_eq!(exptime(Some(Duration::from_millis(1500)), now), 2);
         assert_eq!(exptime(Some(Duration::from_secs(RELATIVE_LIMIT)), now), RELATIVE_LIMIT);
-        assert_eq!(exptime(Some(Duration::from_secs(RELATIVE_LIMIT + 1)), now), 1_800_000_000 + RELATIVE_LIMIT + 1);
+        assert_eq!(
+            exptime(Some(Duration::from_secs(RELATIVE_LIMIT + 1)), now),
+            1_800_000_000 + RELATIVE_LIMIT + 1
+        );
     }
 
     #[test]

@@ -99,7 +99,10 @@ impl<'c> Wire<'c> {
             }
             match self.conn.fill_buf() {
                 Ok([]) => {
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the server closed the connection"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    ));
                 }
                 Ok(buffered) => {
                     let used = take(buffered);

@@ -70,9 +70,7 @@ impl Link {
     fn check_down(&self) -> Result<(), StoreError> {
         match *self.down_until.lock() {
             // Not tried: the outage was announced, and its end will be.
-            Some(until) if Instant::now() < until => {
-                Err(StoreError::new(NOT_TRIED).told())
-            }
+            Some(until) if Instant::now() < until => Err(StoreError::new(NOT_TRIED).told()),
             _ => Ok(()),
         }
     }
