@@ -145,6 +145,36 @@ fn a_server_killed_mid_run_is_a_miss_and_the_cache_recovers() {
 }
 
 #[test]
+fn a_server_that_comes_back_is_used_again_under_steady_traffic() {
+    let Some(mut server) = OwnServer::memcached() else { return };
+    let cache = Cache::new(
+        Memcached::<u64, u64>::new([server.addr()])
+            .namespace("tests::memcached::steady")
+            .version(run())
+            .timeout(Duration::from_millis(30))
+            .retry_after(Duration::from_millis(100)),
+    );
+    assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
+    server.kill();
+    // A call every 5 ms, more often than `retry_after`: the calls that skip
+    // the server while it is left alone must not keep it left alone.
+    let calls = |for_how_long: Duration| {
+        let start = Instant::now();
+        while start.elapsed() < for_how_long {
+            if cache.get_or_insert_with(&2, || 20) == 20 && cache.get_or_insert_with(&2, || 0) == 20 {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    };
+    assert_eq!(calls(Duration::from_millis(300)), None, "no hit while the server is down");
+    server.restart();
+    let back = calls(Duration::from_secs(3));
+    assert!(back.is_some(), "the server was not tried again in 3 s of steady calls");
+}
+
+#[test]
 fn a_server_that_never_answers_is_a_miss_after_the_timeout() {
     let store = Memcached::<u64, u64>::new([silent_server()]).namespace("tests::memcached::silent");
     let cache = Cache::new(store.timeout(Duration::from_millis(30)));

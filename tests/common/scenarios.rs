@@ -1,6 +1,8 @@
 //! The scenarios of function identity that every shared store must pass,
 //! written once for the Redis and the memcached tests.
 
+#![allow(unused_macros, unused_imports, reason = "test files that share `common` without the scenarios")]
+
 /// Writes the identity scenarios (their functions and their tests) for a
 /// shared store. The test file defines, and names here:
 ///

@@ -123,19 +123,25 @@ impl<T: Serialize + DeserializeOwned> Payload for Expiring<T> {
             return Ok((wrap(&self.value, 0, codec)?, None));
         };
         // Deadlines are instants of this process: across processes they travel
-        // as wall-clock time, and the server expires the entry itself.
+        // as wall-clock time, and the server expires the entry itself. One
+        // past what wall-clock time holds (a ttl of billions of years) is
+        // the latest there is, not a panic.
         let left = expires.saturating_duration_since(clock::now());
-        let deadline = unix_ms(SystemTime::now() + left).max(1);
+        let deadline = SystemTime::now().checked_add(left).map_or(u64::MAX, unix_ms).max(1);
         Ok((wrap(&self.value, deadline, codec)?, Some(left)))
     }
 
     fn __decode<C: Codec>(bytes: &[u8], codec: &C) -> Result<Self, StoreError> {
         let (value, deadline) = unwrap(bytes, codec)?;
-        let expires = (deadline != 0).then(|| {
+        // A deadline further than an `Instant` reaches is never, as it is
+        // for `Expiring::new`.
+        let expires = if deadline == 0 {
+            None
+        } else {
             let left = Duration::from_millis(deadline.saturating_sub(unix_ms(SystemTime::now())));
             let now: Instant = clock::now();
-            now.checked_add(left).unwrap_or(now)
-        });
+            now.checked_add(left)
+        };
         Ok(Expiring { value, expires })
     }
 }
@@ -225,6 +231,19 @@ mod tests {
         assert!(<String as Payload>::__decode(&bytes, &MessagePack).is_err());
         assert!(<u64 as Payload>::__decode(b"garbage", &MessagePack).is_err());
         assert!(<u64 as Payload>::__decode(&bytes[..HEADER], &MessagePack).is_err());
+    }
+
+    #[test]
+    fn a_deadline_past_wall_clock_time_is_the_latest_not_a_panic() {
+        // Fits in an `Instant` (counted from boot), not in a `SystemTime`
+        // (counted from 1970).
+        let ttl = Duration::from_secs(i64::MAX as u64 - 1_000_000_000);
+        let entry = Expiring::new(1_u8, clock::now(), Some(ttl));
+        assert!(entry.expires.is_some());
+        let (bytes, left) = entry.__encode(&MessagePack).unwrap();
+        assert!(left.unwrap() > ttl - Duration::from_secs(60));
+        let back = <Expiring<u8> as Payload>::__decode(&bytes, &MessagePack).unwrap();
+        assert!(back.is_fresh(clock::now() + Duration::from_secs(1 << 40)));
     }
 
     #[test]

@@ -20,10 +20,13 @@
 //!   by hand, or inside a store of your own that does not forward the hook)
 //!   refuses every operation.
 //! - A `ttl` becomes the server's expiry.
-//! - Failures are misses: every operation has a deadline (50 ms by default),
-//!   connecting is lazy, a failed server is left alone for a second and then
-//!   tried again, and every error is counted in `CacheInfo::store_errors` and
-//!   logged (the `log` crate, target `memo`).
+//! - Failures are misses: every operation has a deadline for the whole
+//!   request (50 ms by default), connecting is lazy, a failed server is left
+//!   alone for a second and then tried again, and every error is counted in
+//!   `CacheInfo::store_errors`. The log (the `log` crate, target `memo`)
+//!   gets one warning when a server goes bad and one when it answers again,
+//!   not one per failed call; other store errors, at most one per cache per
+//!   10 s.
 
 mod codec;
 mod digest;
@@ -221,13 +224,16 @@ impl<K, V> Shared<MemcachedServers, K, V> {
         Self::new(servers.split(',').filter(|s| !s.trim().is_empty()))
     }
 
-    /// The largest encoded value sent to the servers (default: 1 MiB less
-    /// 512 bytes, what memcached keeps by default); a larger one is not kept,
-    /// and counted as a store error.
+    /// The largest encoded value sent to the servers or read from them
+    /// (default: 1 MiB less 512 bytes, what memcached keeps by default; at
+    /// most 512 MiB, to which a larger limit is clamped). A larger value is
+    /// not sent, and one the server announces is not read, nor allocated:
+    /// either way a store error, counted, and the call goes on without the
+    /// cache.
     #[must_use]
     pub fn max_value_bytes(mut self, bytes: usize) -> Self {
         if let Ok(backend) = &mut self.backend {
-            backend.max_value = bytes;
+            backend.set_max_value(bytes);
         }
         self
     }
@@ -246,9 +252,9 @@ impl<K, V> Shared<MemcachedServers, K, V> {
 }
 
 impl<B: Backend, K, V, C> Shared<B, K, V, C> {
-    /// The deadline of each operation (default 50 ms): on Redis, of the
-    /// whole request, however slowly the server answers; on memcached, of
-    /// each read and write.
+    /// The deadline of each operation (default 50 ms): of the whole
+    /// request, from its first byte sent to the last byte of its answer,
+    /// however slowly the server answers.
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> Self {
         self.with_timeouts(|t| t.op = timeout)

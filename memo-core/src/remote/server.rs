@@ -1,40 +1,23 @@
-//! The timeouts of every shared store, and, for memcached, one cache server:
-//! its connections, and whether it is down. (Redis has its own, on
-//! redis-rs: see `redis`.)
-//!
-//! Connecting is lazy: nothing happens until the first operation, so a
-//! program starts while its cache server is down. Every connect, read and
-//! write has a timeout. A connection that fails is dropped; an operation that
-//! failed on a pooled connection is tried once more on a fresh one (the server
-//! may have restarted), and a server that fails a fresh connection is left
-//! alone for `retry_after`, so that a dead server costs callers one timeout
-//! now and then rather than one per call. It is tried again after that, which
-//! is how the cache recovers by itself.
+//! What every shared store's servers have: the timeouts of their operations,
+//! and their [`Health`], which says in the log when a server goes bad and
+//! when it comes back, rather than once per failed call.
 
-#[cfg(feature = "memcached")]
-use std::io::{self, BufReader};
-#[cfg(feature = "memcached")]
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
-#[cfg(feature = "memcached")]
-use std::time::Instant;
+use core::fmt;
+use core::sync::atomic::AtomicBool;
+use core::sync::atomic::Ordering::{Acquire, Release};
+use std::time::{Duration, Instant};
 
-#[cfg(feature = "memcached")]
 use parking_lot::Mutex;
 
-#[cfg(feature = "memcached")]
 use crate::store::StoreError;
-
-#[cfg(feature = "memcached")]
-/// A connection, read through a buffer, written to directly.
-pub(crate) type Conn = BufReader<TcpStream>;
+use crate::store::warnings::QUIET;
 
 /// How long network operations may take.
 #[derive(Debug, Clone, Copy)]
 #[doc(hidden)]
 pub struct Timeouts {
-    /// Each operation: on Redis the whole request, on memcached each read
-    /// and write.
+    /// Each operation, the whole request: from its first byte sent to its
+    /// last byte read, however slowly the server answers.
     pub(crate) op: Duration,
     /// Each connect.
     pub(crate) connect: Duration,
@@ -52,114 +35,146 @@ impl Default for Timeouts {
     }
 }
 
-#[cfg(feature = "memcached")]
-/// The most idle connections kept per server.
-const POOL: usize = 16;
-
-#[cfg(feature = "memcached")]
-pub(crate) struct Server {
-    pub(crate) addr: String,
-    idle: Mutex<Vec<Conn>>,
-    down_until: Mutex<Option<Instant>>,
+/// Whether a server answers, and the warnings that say when that changes:
+/// one when it goes bad (its first failure), one when it comes back (its
+/// first answer after that), none for the failures in between. An outage
+/// that begins less than [`QUIET`] after the last one announced is counted,
+/// not announced (and nor is its end); the next announcement says how many
+/// there were. So a server that flaps, or a cluster whose one master is
+/// down while the others answer, costs the log two warnings per `QUIET`,
+/// whatever the number of calls.
+pub(crate) struct Health {
+    /// What the warnings call the server: an address, never a password.
+    name: String,
+    /// Whether an outage is under way: the fast path of every answer.
+    bad: AtomicBool,
+    outage: Mutex<Outage>,
 }
 
-#[cfg(feature = "memcached")]
-impl Server {
-    pub(crate) fn new(addr: impl Into<String>) -> Self {
-        Server { addr: addr.into(), idle: Mutex::new(Vec::new()), down_until: Mutex::new(None) }
+#[derive(Default)]
+struct Outage {
+    /// When the outage under way began.
+    since: Option<Instant>,
+    /// Failed operations in it.
+    failures: u64,
+    /// Whether it was announced: then so is its end.
+    announced: bool,
+    /// When an outage was last announced.
+    last_announced: Option<Instant>,
+    /// Outages since then that were not.
+    unannounced: u64,
+}
+
+impl Health {
+    pub(crate) fn new(name: impl Into<String>) -> Self {
+        Health { name: name.into(), bad: AtomicBool::new(false), outage: Mutex::new(Outage::default()) }
     }
 
-    /// Runs `op` on a connection to this server; `hello` is sent first on a
-    /// new connection (authentication, database selection).
-    pub(crate) fn call<R>(
-        &self,
-        timeouts: &Timeouts,
-        hello: &dyn Fn(&mut Conn) -> io::Result<()>,
-        mut op: impl FnMut(&mut Conn) -> io::Result<R>,
-    ) -> Result<R, StoreError> {
-        let pooled = self.idle.lock().pop();
-        if let Some(mut conn) = pooled {
-            if let Ok(result) = op(&mut conn) {
-                self.give_back(conn);
-                return Ok(result);
-            }
-            // A stale connection (the server restarted, or timed out on it):
-            // one more try on a fresh one.
+    /// An operation failed with `error`: the error, marked as told (see
+    /// [`StoreError::told`]), and a warning if the server went bad with it.
+    pub(crate) fn failed(&self, error: impl fmt::Display, retry_after: Duration) -> StoreError {
+        let error = format!("{}: {error}", self.name);
+        if let Some(warning) = self.note_failure(&error, retry_after, Instant::now()) {
+            log::warn!(target: "memo", "{warning}");
         }
-        let outcome = self.connect(timeouts, hello).and_then(|mut conn| {
-            let result = op(&mut conn)?;
-            self.give_back(conn);
-            Ok(result)
-        });
-        outcome.map_err(|error| {
-            *self.down_until.lock() = Some(Instant::now() + timeouts.retry_after);
-            // Connections opened before the failure are suspect too.
-            self.idle.lock().clear();
-            StoreError::new(format!("{}: {error}", self.addr))
-        })
+        StoreError::new(error).told()
     }
 
-    fn give_back(&self, conn: Conn) {
-        let mut idle = self.idle.lock();
-        if idle.len() < POOL {
-            idle.push(conn);
+    /// An operation got its answer: a warning if that ends an announced
+    /// outage.
+    pub(crate) fn answered(&self) {
+        if !self.bad.load(Acquire) {
+            return;
+        }
+        if let Some(warning) = self.note_answer(Instant::now()) {
+            log::warn!(target: "memo", "{warning}");
         }
     }
 
-    fn connect(&self, timeouts: &Timeouts, hello: &dyn Fn(&mut Conn) -> io::Result<()>) -> io::Result<Conn> {
-        if let Some(until) = *self.down_until.lock() {
-            if Instant::now() < until {
-                return Err(io::Error::other("failed recently; not tried again yet"));
-            }
+    /// What [`failed`](Self::failed) logs, if anything, at `now`.
+    fn note_failure(&self, error: &str, retry_after: Duration, now: Instant) -> Option<String> {
+        let mut outage = self.outage.lock();
+        outage.failures += 1;
+        if outage.since.is_some() {
+            return None;
         }
-        let addrs: Vec<SocketAddr> = self.addr.to_socket_addrs()?.collect();
-        let mut last = io::Error::new(io::ErrorKind::NotFound, "the address resolves to nothing");
-        for addr in addrs {
-            match TcpStream::connect_timeout(&addr, timeouts.connect) {
-                Ok(stream) => {
-                    stream.set_read_timeout(Some(timeouts.op))?;
-                    stream.set_write_timeout(Some(timeouts.op))?;
-                    stream.set_nodelay(true)?;
-                    let mut conn = BufReader::new(stream);
-                    hello(&mut conn)?;
-                    *self.down_until.lock() = None;
-                    return Ok(conn);
-                }
-                Err(error) => last = error,
-            }
+        outage.since = Some(now);
+        outage.failures = 1;
+        self.bad.store(true, Release);
+        let quiet = outage.last_announced.is_some_and(|last| now.saturating_duration_since(last) < QUIET);
+        if quiet {
+            outage.announced = false;
+            outage.unannounced += 1;
+            return None;
         }
-        Err(last)
+        outage.announced = true;
+        outage.last_announced = Some(now);
+        let earlier = core::mem::take(&mut outage.unannounced);
+        let earlier = match earlier {
+            0 => String::new(),
+            n => format!(" ({n} shorter outage{} since the last warning)", if n == 1 { "" } else { "s" }),
+        };
+        Some(format!(
+            "{error}; calls go on without it, as misses, until it answers again \
+             (tried again every {retry_after:?}){earlier}"
+        ))
+    }
+
+    /// What [`answered`](Self::answered) logs, if anything, at `now`.
+    fn note_answer(&self, now: Instant) -> Option<String> {
+        let mut outage = self.outage.lock();
+        let since = outage.since.take()?;
+        self.bad.store(false, Release);
+        if !outage.announced {
+            return None;
+        }
+        let failures = outage.failures;
+        Some(format!(
+            "{} answers again, after {failures} failed operation{} in {:.1?}",
+            self.name,
+            if failures == 1 { "" } else { "s" },
+            now.saturating_duration_since(since)
+        ))
     }
 }
 
-#[cfg(feature = "memcached")]
-/// Reads one line ending in `\r\n`, without it.
-pub(crate) fn read_line(conn: &mut Conn) -> io::Result<Vec<u8>> {
-    use std::io::BufRead;
-    let mut line = Vec::new();
-    conn.read_until(b'\n', &mut line)?;
-    if line.len() < 2 || !line.ends_with(b"\r\n") {
-        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the server closed the connection"));
-    }
-    line.truncate(line.len() - 2);
-    Ok(line)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[cfg(feature = "memcached")]
-/// Reads `len` bytes and the `\r\n` after them.
-pub(crate) fn read_exact_crlf(conn: &mut Conn, len: usize) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut data = vec![0; len + 2];
-    conn.read_exact(&mut data)?;
-    if !data.ends_with(b"\r\n") {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "a value not followed by CRLF"));
-    }
-    data.truncate(len);
-    Ok(data)
-}
+    const RETRY: Duration = Duration::from_secs(1);
 
-#[cfg(feature = "memcached")]
-/// A reply the protocol does not allow here.
-pub(crate) fn unexpected(what: &[u8]) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("unexpected reply: {}", String::from_utf8_lossy(what)))
+    #[test]
+    fn one_warning_per_outage_and_one_when_it_ends() {
+        let health = Health::new("memcached 10.0.0.1:11211");
+        let t0 = Instant::now();
+        let went = health.note_failure("memcached 10.0.0.1:11211: refused", RETRY, t0).unwrap();
+        assert!(went.starts_with("memcached 10.0.0.1:11211: refused; calls go on"), "{went}");
+        for i in 1..100 {
+            assert_eq!(health.note_failure("refused", RETRY, t0 + Duration::from_millis(i)), None);
+        }
+        let back = health.note_answer(t0 + Duration::from_secs(3)).unwrap();
+        assert_eq!(back, "memcached 10.0.0.1:11211 answers again, after 100 failed operations in 3.0s");
+        assert_eq!(health.note_answer(t0 + Duration::from_secs(4)), None, "once");
+    }
+
+    #[test]
+    fn a_flapping_server_warns_twice_per_quiet_period() {
+        let health = Health::new("s");
+        let t0 = Instant::now();
+        let mut warnings = Vec::new();
+        // Down and up every 100 ms for 25 s.
+        for step in 0..250 {
+            let now = t0 + Duration::from_millis(100 * step);
+            let warning = if step % 2 == 0 {
+                health.note_failure("s: down", RETRY, now)
+            } else {
+                health.note_answer(now)
+            };
+            warnings.extend(warning.map(|w| (step, w)));
+        }
+        let steps: Vec<u64> = warnings.iter().map(|(step, _)| *step).collect();
+        assert_eq!(steps, [0, 1, 100, 101, 200, 201], "{warnings:#?}");
+        assert!(warnings[2].1.ends_with("(49 shorter outages since the last warning)"), "{}", warnings[2].1);
+    }
 }

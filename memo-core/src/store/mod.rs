@@ -5,6 +5,8 @@
 pub(crate) mod expiry;
 pub(crate) mod info;
 pub(crate) mod key;
+#[cfg(feature = "log")]
+pub(crate) mod warnings;
 
 use core::any::TypeId;
 use core::fmt;
@@ -231,12 +233,29 @@ pub trait Store<K, V>: Send + Sync {
 /// ```
 pub struct StoreError {
     source: Box<dyn Error + Send + Sync + 'static>,
+    /// Whether the log has been told of it already: a failure of a server
+    /// whose outage its store announces once, rather than once per call.
+    told: bool,
 }
 
 impl StoreError {
     /// Wraps any error, or a message (`StoreError::new("connection refused")`).
     pub fn new(source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Self {
-        StoreError { source: source.into() }
+        StoreError { source: source.into(), told: false }
+    }
+
+    /// The error, marked as one that the log knows of: the cache counts it
+    /// but does not warn of it again.
+    #[cfg_attr(not(feature = "remote"), allow(dead_code, reason = "only the servers' stores tell the log"))]
+    pub(crate) fn told(mut self) -> Self {
+        self.told = true;
+        self
+    }
+
+    /// Whether the log knows of it (see [`told`](Self::told)).
+    #[cfg_attr(not(feature = "log"), allow(dead_code, reason = "read only where there is a log"))]
+    pub(crate) fn is_told(&self) -> bool {
+        self.told
     }
 }
 

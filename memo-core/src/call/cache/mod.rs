@@ -20,6 +20,8 @@ use crate::parts::nesting::Inside;
 use crate::store::expiry::Found;
 use crate::store::info::CacheInfo;
 use crate::store::key::{Exact, KeyView};
+#[cfg(feature = "log")]
+use crate::store::warnings::Warnings;
 use crate::store::{FunctionId, Store, StoreError};
 
 mod builtin;
@@ -63,6 +65,9 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     expirations: AtomicU64,
     /// Operations the store failed.
     store_errors: AtomicU64,
+    /// The limit on warnings of the store's errors.
+    #[cfg(feature = "log")]
+    warnings: Warnings,
     /// Values that misses stored under the cache's own flight table's locks
     /// (see `recheck`).
     settles: AtomicU64,
@@ -91,6 +96,8 @@ impl<K, V, S> Cache<K, V, S> {
             rechecks: AtomicU64::new(0),
             expirations: AtomicU64::new(0),
             store_errors: AtomicU64::new(0),
+            #[cfg(feature = "log")]
+            warnings: Warnings::new(),
             settles: AtomicU64::new(0),
             flights: OnceLock::new(),
             epoch: AtomicU64::new(0),
@@ -137,12 +144,14 @@ impl<K, V, S> Cache<K, V, S> {
     }
 
     /// Counts a failure of the store (the call goes on without it) and logs it
-    /// where a logger is set up (target `memo`).
+    /// where a logger is set up (target `memo`), unless the log knows of it
+    /// already (a server's outage, which its store announces once): at most
+    /// one warning per 10 s, which says how many more there were.
     #[cold]
     pub(crate) fn store_failed(&self, error: &StoreError) {
         self.store_errors.fetch_add(1, Relaxed);
         #[cfg(feature = "log")]
-        log::warn!(target: "memo", "{}: {error}; the call goes on without the cache", self.name);
+        self.warnings.store_error(self.name, error);
         #[cfg(not(feature = "log"))]
         let _ = error;
     }

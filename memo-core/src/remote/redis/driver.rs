@@ -58,6 +58,7 @@ where
     });
     match outcome.recv_timeout(limit.saturating_add(SLACK)) {
         Ok(outcome) => outcome,
-        Err(_) => Err(StoreError::new(format!("no answer within {limit:?}"))),
+        // The task fails by itself at its deadline, and tells the log.
+        Err(_) => Err(StoreError::new(format!("no answer within {limit:?}")).told()),
     }
 }

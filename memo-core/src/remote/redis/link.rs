@@ -15,6 +15,7 @@ use tokio::time::timeout;
 
 use super::driver;
 use crate::remote::Timeouts;
+use crate::remote::server::Health;
 use crate::store::StoreError;
 
 /// The client: of a server, or of a cluster.
@@ -43,6 +44,8 @@ impl Conn {
 
 pub(super) struct Link {
     target: Target,
+    /// Says in the log when the server goes bad and when it comes back.
+    health: Health,
     conn: Mutex<Option<Conn>>,
     /// Held while connecting, so that callers who find no connection wait for
     /// one connect rather than each making their own.
@@ -51,9 +54,12 @@ pub(super) struct Link {
 }
 
 impl Link {
-    pub(super) fn new(target: Target) -> Arc<Self> {
+    /// A link to `target`, called `name` in the log (an address, never a
+    /// password).
+    pub(super) fn new(target: Target, name: String) -> Arc<Self> {
         Arc::new(Link {
             target,
+            health: Health::new(name),
             conn: Mutex::new(None),
             connecting: tokio::sync::Mutex::new(()),
             down_until: Mutex::new(None),
@@ -63,9 +69,8 @@ impl Link {
     /// An error if the server failed less than `retry_after` ago.
     fn check_down(&self) -> Result<(), StoreError> {
         match *self.down_until.lock() {
-            Some(until) if Instant::now() < until => {
-                Err(StoreError::new("failed recently; not tried again yet"))
-            }
+            // Not tried: the outage was announced, and its end will be.
+            Some(until) if Instant::now() < until => Err(StoreError::new(NOT_TRIED).told()),
             _ => Ok(()),
         }
     }
@@ -90,16 +95,19 @@ impl Link {
         }
     }
 
-    async fn connection(&self, timeouts: &Timeouts) -> RedisResult<Conn> {
+    /// The connection, made now if there is none: `Ok(None)` if the
+    /// server failed less than `retry_after` ago (not tried).
+    async fn connection(&self, timeouts: &Timeouts) -> RedisResult<Option<Conn>> {
         if let Some(conn) = self.conn.lock().clone() {
-            return Ok(conn);
+            return Ok(Some(conn));
         }
         let _connecting = self.connecting.lock().await;
         if let Some(conn) = self.conn.lock().clone() {
-            return Ok(conn);
+            return Ok(Some(conn));
         }
-        if let Err(error) = self.check_down() {
-            return Err(RedisError::from(std::io::Error::other(error.to_string())));
+        // Another caller's connect failed while this one waited for it.
+        if self.check_down().is_err() {
+            return Ok(None);
         }
         crypto();
         let conn = match &self.target {
@@ -118,7 +126,7 @@ impl Link {
         };
         *self.down_until.lock() = None;
         *self.conn.lock() = Some(conn.clone());
-        Ok(conn)
+        Ok(Some(conn))
     }
 
     /// Runs `op` on a connection, connecting first if there is none: at most
@@ -136,33 +144,46 @@ impl Link {
         self.check_down()?;
         let link = Arc::clone(self);
         driver::run(timeouts.connect.saturating_add(timeouts.op), async move {
+            let retry = timeouts.retry_after;
             let conn = match timeout(timeouts.connect, link.connection(&timeouts)).await {
-                Ok(Ok(conn)) => conn,
+                Ok(Ok(Some(conn))) => conn,
+                Ok(Ok(None)) => return Err(StoreError::new(NOT_TRIED).told()),
                 Ok(Err(error)) => {
                     link.failed(&timeouts);
-                    return Err(StoreError::new(format!("cannot connect: {error}")));
+                    return Err(link.health.failed(format!("cannot connect: {error}"), retry));
                 }
                 Err(_) => {
                     link.failed(&timeouts);
-                    return Err(StoreError::new(format!("cannot connect within {:?}", timeouts.connect)));
+                    let error = format!("cannot connect within {:?}", timeouts.connect);
+                    return Err(link.health.failed(error, retry));
                 }
             };
             match timeout(timeouts.op, op(conn)).await {
-                Ok(Ok(value)) => Ok(value),
+                Ok(Ok(value)) => {
+                    link.health.answered();
+                    Ok(value)
+                }
+                Ok(Err(error)) if lost(&error) => {
+                    link.request_failed(&timeouts);
+                    Err(link.health.failed(error, retry))
+                }
+                // An error reply: the server answers.
                 Ok(Err(error)) => {
-                    if lost(&error) {
-                        link.request_failed(&timeouts);
-                    }
+                    link.health.answered();
                     Err(StoreError::new(error))
                 }
                 Err(_) => {
                     link.request_failed(&timeouts);
-                    Err(StoreError::new(format!("no answer within {:?}", timeouts.op)))
+                    Err(link.health.failed(format!("no answer within {:?}", timeouts.op), retry))
                 }
             }
         })
     }
 }
+
+/// What a connect says that was not tried, the server having failed less
+/// than `retry_after` ago.
+const NOT_TRIED: &str = "failed recently; not tried again yet";
 
 /// Whether `error` says the connection is gone or unusable, rather than
 /// being an answer of the server.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::cluster::ClusterClient;
-use redis::{Client, TlsCertificates};
+use redis::{Client, IntoConnectionInfo, TlsCertificates};
 
 use super::{Backend, Timeouts};
 use crate::store::StoreError;
@@ -47,13 +47,31 @@ fn invalid(what: &str, error: &redis::RedisError) -> StoreError {
     StoreError::new(format!("{what}: {error}"))
 }
 
+/// What the log calls a server: its address as redis-rs reads it, without
+/// user or password.
+fn name(target: &Target, made_from: &MadeFrom) -> String {
+    match (target, made_from) {
+        (Target::One(client), _) => format!("Redis {}", client.get_connection_info().addr()),
+        (Target::Cluster(_), MadeFrom::Nodes(nodes)) => {
+            let addrs: Vec<String> = nodes
+                .iter()
+                .filter_map(|node| with_scheme(node).into_connection_info().ok())
+                .map(|info| info.addr().to_string())
+                .collect();
+            format!("the Redis Cluster of {}", addrs.join(","))
+        }
+        (Target::Cluster(_), _) => String::from("a Redis Cluster (of a client of your own)"),
+    }
+}
+
 fn certificates(ca: Option<Vec<u8>>) -> TlsCertificates {
     TlsCertificates { client_tls: None, root_cert: ca }
 }
 
 impl RedisServer {
     fn over(target: Target, made_from: MadeFrom) -> Self {
-        RedisServer { link: Link::new(target), made_from, timeouts: Timeouts::default() }
+        let name = name(&target, &made_from);
+        RedisServer { link: Link::new(target, name), made_from, timeouts: Timeouts::default() }
     }
 
     /// One server, at `url`: any URL redis-rs reads (`redis://`, `rediss://`,
@@ -123,10 +141,18 @@ impl RedisServer {
     }
 }
 
-/// `ttl` as `PX` takes it: whole milliseconds, rounded up, at least one.
-fn millis(ttl: Duration) -> u128 {
+/// The longest `PX` memo sends: Redis adds its clock's milliseconds to `PX`
+/// in a signed 64-bit integer and refuses a sum that overflows ("invalid
+/// expire time"), so the exact limit depends on the server's clock. Half the
+/// range, 146 million years, is taken by every server whatever its clock.
+const LONGEST_PX: u64 = i64::MAX as u64 / 2;
+
+/// `ttl` as `PX` takes it: whole milliseconds, rounded up, at least one (0
+/// would be refused, and a value that expires at once is not sent at all), at
+/// most [`LONGEST_PX`].
+fn millis(ttl: Duration) -> u64 {
     let ms = ttl.as_millis() + u128::from(ttl.subsec_nanos() % 1_000_000 != 0);
-    ms.max(1)
+    u64::try_from(ms).unwrap_or(u64::MAX).clamp(1, LONGEST_PX)
 }
 
 impl Backend for RedisServer {
@@ -171,5 +197,8 @@ mod tests {
         assert_eq!(millis(Duration::from_micros(1)), 1);
         assert_eq!(millis(Duration::from_micros(1500)), 2);
         assert_eq!(millis(Duration::from_secs(2)), 2000);
+        assert_eq!(millis(Duration::from_nanos(1)), 1);
+        assert_eq!(millis(Duration::from_secs(1 << 62)), LONGEST_PX);
+        assert_eq!(millis(Duration::MAX), LONGEST_PX);
     }
 }
