@@ -59,16 +59,16 @@ fn warnings(mark: usize) -> Vec<String> {
 /// failure counted, one warning named `name` when it goes bad and one when
 /// it comes back.
 fn one_warning_per_outage<S: Store<u64, u64> + 'static>(
-    cache: &Cache<u64, u64, S>,
+    store: S,
     name: &str,
-    kill: impl FnOnce(),
-    restart: impl FnOnce(),
+    server: &mut common::OwnServer,
 ) {
+    let cache = &Cache::new(store);
     let (_alone, mark) = alone();
     assert_eq!(cache.get_or_insert_with(&1, || 10), 10);
     assert_eq!(cache.get_or_insert_with(&1, || unreachable!()), 10);
     assert_eq!(cache.info().store_errors, 0);
-    kill();
+    server.kill();
     let start = Instant::now();
     let mut calls = 0;
     while start.elapsed() < Duration::from_secs(1) {
@@ -82,7 +82,7 @@ fn one_warning_per_outage<S: Store<u64, u64> + 'static>(
     assert_eq!(logged.len(), 1, "one warning for {calls} failed calls: {logged:#?}");
     assert!(logged[0].starts_with(name) && logged[0].contains("calls go on without it"), "{logged:#?}");
 
-    restart();
+    server.restart();
     let start = Instant::now();
     loop {
         assert!(start.elapsed() < Duration::from_secs(5), "the server is used again under steady traffic");
@@ -110,13 +110,7 @@ fn a_memcached_outage_is_one_warning_and_its_end_another() {
         .timeout(Duration::from_millis(30))
         .retry_after(Duration::from_millis(100));
     let name = format!("memcached {}", server.addr());
-    let restart = std::cell::RefCell::new(&mut server);
-    one_warning_per_outage(
-        &Cache::new(store),
-        &name,
-        || restart.borrow_mut().kill(),
-        || restart.borrow_mut().restart(),
-    );
+    one_warning_per_outage(store, &name, &mut server);
 }
 
 #[cfg(feature = "redis")]
@@ -128,13 +122,7 @@ fn a_redis_outage_is_one_warning_and_its_end_another() {
         .timeout(Duration::from_millis(30))
         .retry_after(Duration::from_millis(100));
     let name = format!("Redis {}", server.addr());
-    let restart = std::cell::RefCell::new(&mut server);
-    one_warning_per_outage(
-        &Cache::new(store),
-        &name,
-        || restart.borrow_mut().kill(),
-        || restart.borrow_mut().restart(),
-    );
+    one_warning_per_outage(store, &name, &mut server);
 }
 
 #[cfg(feature = "memcached")]
