@@ -39,7 +39,7 @@ impl<K, V> Flights<K, V> {
     where
         V: Clone,
     {
-        self.settle_keeping(ticket, value, || false, |_| {});
+        self.settle_keeping(ticket, value, || false, |_| ());
     }
 
     /// [`settle`](Flights::settle), after `store` (the user's store keeping
@@ -54,7 +54,7 @@ impl<K, V> Flights<K, V> {
         ticket: &Ticket,
         value: Option<&V>,
         current: impl FnOnce() -> bool,
-        store: impl FnOnce(K),
+        store: impl FnOnce(&mut Option<K>),
     ) where
         V: Clone,
     {

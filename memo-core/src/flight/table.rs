@@ -159,7 +159,7 @@ impl<K, V> Table<K, V> {
     where
         V: Clone,
     {
-        self.settle_keeping(ticket, value, || false, |_| {})
+        self.settle_keeping(ticket, value, || false, |_| ())
     }
 
     /// [`settle`](Table::settle), storing the value first: unless a
@@ -173,7 +173,7 @@ impl<K, V> Table<K, V> {
         ticket: &Ticket,
         value: Option<&V>,
         current: impl FnOnce() -> bool,
-        store: impl FnOnce(K),
+        store: impl FnOnce(&mut Option<K>),
     ) -> Settled<K>
     where
         V: Clone,
@@ -186,10 +186,11 @@ impl<K, V> Table<K, V> {
             return settled;
         };
         let e = found.get_mut();
-        if !e.stale && current() {
-            if let Some(key) = e.key.take() {
-                store(key);
-            }
+        // The key stays in the entry until the store has it: if the user's
+        // `Hash` or `Eq` panics in the store, the claim is given up with its
+        // key, and a waiter that takes it over can still store its value.
+        if !e.stale && e.key.is_some() && current() {
+            store(&mut e.key);
         }
         if e.waiters == 0 {
             settled.removed = found.remove().key;

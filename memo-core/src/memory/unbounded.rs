@@ -68,6 +68,29 @@ fn put<K: Hash + Eq, V>(
     }
 }
 
+/// [`put`] of the key that a claim's entry holds, taken out of it only
+/// once the user's code (`Eq` in the probe, `Hash` in a rehash) has run:
+/// if that panics, the entry keeps its key. Returns the value it replaces
+/// (and `value` itself if there is no key).
+fn put_from<K: Hash + Eq, V>(
+    table: &mut HashTable<(K, V)>,
+    state: &RandomState,
+    hash: u64,
+    key: &mut Option<K>,
+    value: V,
+) -> Option<V> {
+    let Some(k) = key.as_ref() else { return Some(value) };
+    if let Some((_, old)) = table.find_mut(hash, |(other, _)| other == k) {
+        key.take();
+        return Some(core::mem::replace(old, value));
+    }
+    table.reserve(1, |(k, _)| state.hash_one(k));
+    if let Some(key) = key.take() {
+        table.insert_unique(hash, (key, value), |(k, _)| state.hash_one(k));
+    }
+    None
+}
+
 impl<K, V> Books<K, V> {
     const fn empty(flights: FlightTable<K, V>) -> Self {
         Books { flights, hits: 0, misses: 0, expirations: 0 }
@@ -376,8 +399,8 @@ where
         let (table, books) = guard.both();
         let (mut replaced, mut unstored) = (None, None);
         let settled = books.flights.settle_keeping(ticket, value, current, |key| match stored.take() {
-            Some(value) => replaced = put(table, state, ticket.hash, key, value),
-            None => unstored = Some(key),
+            Some(value) => replaced = put_from(table, state, ticket.hash, key, value),
+            None => unstored = key.take(),
         });
         drop(guard);
         // The user's types are dropped after the lock is released.

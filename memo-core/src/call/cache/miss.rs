@@ -125,7 +125,12 @@ where
             }
             Hold::Claimed(ticket) => {
                 if let Some(flights) = cache.flights.get() {
-                    flights.settle_keeping(ticket, Some(value), current, |key| cache.keep(key, value));
+                    flights.settle_keeping(ticket, Some(value), current, |key| {
+                        // A store of the user's takes the key by value.
+                        if let Some(key) = key.take() {
+                            cache.keep(key, value);
+                        }
+                    });
                 }
             }
             _ if in_store => cache.settle_in_store(None, key, store, Some(value), &current),
