@@ -126,7 +126,7 @@ where
         if !self.count_miss(counted) {
             return Step::Ready(Err(self.unclaimed(view.to_owned_key())));
         }
-        match self.flights().enter_async(view, self.name, recheck) {
+        match self.flights().enter_async(view, self.name, self.epoch(), recheck) {
             Ok(claim) => Step::Ready(self.answer_with(|| view.to_owned_key(), claim)),
             Err(at) => Step::Waiting { at, key: view.to_owned_key() },
         }

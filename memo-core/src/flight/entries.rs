@@ -116,7 +116,7 @@ mod tests {
     use crate::flight::table::Entry;
 
     fn entry(hash: u64, id: u64) -> Entry<u64, u64> {
-        Entry::new(hash, hash, id, 0)
+        Entry::new(hash, hash, id, 0, 0)
     }
 
     #[test]

@@ -39,7 +39,7 @@ impl<K, V> Flights<K, V> {
     where
         V: Clone,
     {
-        self.settle_keeping(ticket, value, || false, |_| ());
+        self.settle_keeping(ticket, value, |_| false, |_| ());
     }
 
     /// [`settle`](Flights::settle), after `store` (the user's store keeping
@@ -53,7 +53,7 @@ impl<K, V> Flights<K, V> {
         &self,
         ticket: &Ticket,
         value: Option<&V>,
-        current: impl FnOnce() -> bool,
+        current: impl FnOnce(u64) -> bool,
         store: impl FnOnce(&mut Option<K>),
     ) where
         V: Clone,
@@ -81,7 +81,7 @@ impl<K, V> Flights<K, V> {
     /// The key that `ticket` holds, to be stored by the caller (not under
     /// this lock), unless a `clear()` or `refresh()` came since.
     #[cfg(feature = "async")]
-    pub(crate) fn take_key(&self, ticket: &Ticket) -> Option<K> {
+    pub(crate) fn take_key(&self, ticket: &Ticket) -> Option<(K, u64)> {
         self.shards.lock(ticket.part()).take_key(ticket)
     }
 
@@ -129,6 +129,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         view: &Q,
         name: &str,
         refresh: bool,
+        born: u64,
         recheck: impl FnOnce() -> Option<V>,
     ) -> Claim<V>
     where
@@ -139,7 +140,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         let Some(mut table) = self.shards.enter_for(hash) else { return Claim::Unsupported };
         let nested = table.nested;
         let sleep = |t: &mut WriteGuard<'_, Table<K, V>>| self.shards.wait(t);
-        let claim = claim_in(&mut table, sleep, |t| &mut **t, hash, view, nested, refresh, recheck);
+        let claim = claim_in(&mut table, sleep, |t| &mut **t, hash, view, nested, refresh, born, recheck);
         drop(table);
         claim.unwrap_or_else(|Reentry| reentry(name))
     }
@@ -156,6 +157,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
         &self,
         view: &Q,
         name: &str,
+        born: u64,
         recheck: impl FnOnce() -> Option<V>,
     ) -> Result<Claim<V>, Waiting>
     where
@@ -179,7 +181,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
             Probe::Value(value) => Ok(Claim::Value(value)),
             Probe::Compute(ticket) => Ok(Claim::Compute(ticket)),
             Probe::Absent | Probe::Reentry | Probe::Reentered | Probe::Busy => {
-                Ok(claim_absent(&mut table, hash, view, recheck, TASK))
+                Ok(claim_absent(&mut table, hash, view, recheck, TASK, born))
             }
         }
     }
@@ -202,7 +204,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Flights<K, V> {
             }
             None => {
                 if let Some(e) = table.entries.find_mut(hash, |e| e.id == id) {
-                    let wakers = &mut e.wakers;
+                    let wakers = e.wakers.get_or_insert_with(Box::default);
                     if !wakers.iter().any(|w| w.will_wake(waker)) {
                         wakers.push(waker.clone());
                     }

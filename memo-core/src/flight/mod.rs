@@ -64,8 +64,8 @@ pub(crate) enum Claim<V> {
 /// included, gets single-flight from the cache's own table ([`Flights`]).
 pub(crate) trait Claims<K, V> {
     /// A lookup that, on a miss, waits for the thread computing the key or
-    /// claims it.
-    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
+    /// claims it; `born` is the cache's epoch, which the claim keeps.
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, born: u64, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized;
 
@@ -75,14 +75,15 @@ pub(crate) trait Claims<K, V> {
     /// waiting threads, or, with no value, gives the claim up for a waiter
     /// to take over. A value is stored only if no `clear()` or `refresh()`
     /// came since its computation began: the claim's entry says so, and
-    /// `current` (called under the lock that stores).
+    /// `current` of the claim's epoch (called under the lock that stores;
+    /// without a claim, the miss's closure knows its own epoch).
     fn settle(
         &self,
         ticket: Option<&Ticket>,
         key: Option<K>,
         store: bool,
         value: Option<&V>,
-        current: &dyn Fn() -> bool,
+        current: &dyn Fn(u64) -> bool,
     ) where
         V: Clone;
 }

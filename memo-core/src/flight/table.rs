@@ -45,7 +45,14 @@ pub(super) struct Entry<K, V> {
     pub(super) stale: bool,
     pub(super) waiters: u32,
     /// The tasks among the waiters (async lookups), to wake when it settles.
-    pub(super) wakers: Vec<Waker>,
+    /// Boxed: most entries never have one, and a part keeps its first
+    /// entry inline (8 bytes, where a `Vec` is 24).
+    #[allow(clippy::box_collection, reason = "a thin pointer, for the entry kept inline")]
+    pub(super) wakers: Option<Box<Vec<Waker>>>,
+    /// The cache's epoch when the computation was claimed: its value is
+    /// stored only if no `clear()` or `refresh()` came since (see
+    /// `Cache::epoch`).
+    pub(super) born: u64,
     pub(super) state: State<V>,
 }
 
@@ -68,7 +75,7 @@ pub(crate) enum State<V> {
 
 impl<K, V> Entry<K, V> {
     /// The entry of a claim of `key` by `owner`, running.
-    pub(super) fn new(hash: u64, key: K, id: u64, owner: ThreadId) -> Self {
+    pub(super) fn new(hash: u64, key: K, id: u64, owner: ThreadId, born: u64) -> Self {
         Entry {
             hash,
             key: Some(key),
@@ -78,7 +85,8 @@ impl<K, V> Entry<K, V> {
             turn: 0,
             stale: false,
             waiters: 0,
-            wakers: Vec::new(),
+            wakers: None,
+            born,
             state: State::Running,
         }
     }
@@ -159,7 +167,7 @@ impl<K, V> Table<K, V> {
     where
         V: Clone,
     {
-        self.settle_keeping(ticket, value, || false, |_| ())
+        self.settle_keeping(ticket, value, |_| false, |_| ())
     }
 
     /// [`settle`](Table::settle), storing the value first: unless a
@@ -172,7 +180,7 @@ impl<K, V> Table<K, V> {
         &mut self,
         ticket: &Ticket,
         value: Option<&V>,
-        current: impl FnOnce() -> bool,
+        current: impl FnOnce(u64) -> bool,
         store: impl FnOnce(&mut Option<K>),
     ) -> Settled<K>
     where
@@ -189,7 +197,7 @@ impl<K, V> Table<K, V> {
         // The key stays in the entry until the store has it: if the user's
         // `Hash` or `Eq` panics in the store, the claim is given up with its
         // key, and a waiter that takes it over can still store its value.
-        if !e.stale && e.key.is_some() && current() {
+        if !e.stale && e.key.is_some() && current(e.born) {
             store(&mut e.key);
         }
         if e.waiters == 0 {
@@ -204,7 +212,7 @@ impl<K, V> Table<K, V> {
             }
             None => State::Abandoned,
         };
-        settled.wake = Wake { threads: true, tasks: core::mem::take(&mut e.wakers) };
+        settled.wake = Wake { threads: true, tasks: e.wakers.take().map_or_else(Vec::new, |tasks| *tasks) };
         settled
     }
 
@@ -224,20 +232,23 @@ impl<K, V> Table<K, V> {
     /// cache's epoch (of any key's refresh: a nested refresh may not have
     /// marked its key's entries, see `nesting`).
     #[inline]
-    pub(crate) fn keeps(&self, ticket: Option<&Ticket>, current: impl FnOnce() -> bool) -> bool {
-        ticket.is_none_or(|ticket| {
-            self.entries
+    pub(crate) fn keeps(&self, ticket: Option<&Ticket>, current: impl FnOnce(u64) -> bool) -> bool {
+        match ticket {
+            Some(ticket) => self
+                .entries
                 .find(ticket.hash, |e| e.id == ticket.id && e.turn == ticket.turn)
-                .is_some_and(|e| !e.stale)
-        }) && current()
+                .is_some_and(|e| !e.stale && current(e.born)),
+            // A miss without a claim knows its own epoch.
+            None => current(0),
+        }
     }
 
     /// The key that `ticket`'s entry holds, taken out to be stored by the
     /// caller, unless a `clear()` or `refresh()` came since the computation
     /// began.
-    pub(crate) fn take_key(&mut self, ticket: &Ticket) -> Option<K> {
+    pub(crate) fn take_key(&mut self, ticket: &Ticket) -> Option<(K, u64)> {
         let e = self.entries.find_mut(ticket.hash, |e| e.id == ticket.id && e.turn == ticket.turn)?;
-        if e.stale { None } else { e.key.take() }
+        if e.stale { None } else { Some((e.key.take()?, e.born)) }
     }
 
     /// A waiting task that gives up (its future was dropped) before it was
@@ -336,10 +347,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     /// Claims `key`, which the entry keeps until the settle stores it, for
     /// `me`.
     #[inline]
-    pub(crate) fn claim(&mut self, hash: u64, key: K, me: ThreadId) -> Ticket {
+    pub(crate) fn claim(&mut self, hash: u64, key: K, me: ThreadId, born: u64) -> Ticket {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        self.entries.insert(Entry::new(hash, key, id, me));
+        self.entries.insert(Entry::new(hash, key, id, me, born));
         Ticket { part: self.part, hash, id, turn: 0, cache_side: self.cache_side, thread: me != TASK }
     }
 
@@ -407,6 +418,7 @@ pub(crate) fn claim_in<G, K, V, Q>(
     key: &Q,
     nested: bool,
     refresh: bool,
+    born: u64,
     recheck: impl FnOnce() -> Option<V>,
 ) -> Result<Claim<V>, Reentry>
 where
@@ -425,7 +437,7 @@ where
     match probe {
         Probe::Reentry => Err(Reentry),
         Probe::Reentered | Probe::Busy => Ok(Claim::Unsupported),
-        Probe::Wait(_) | Probe::Absent => Ok(claim_absent(table(part), hash, key, recheck, me)),
+        Probe::Wait(_) | Probe::Absent => Ok(claim_absent(table(part), hash, key, recheck, me, born)),
         Probe::Value(value) => Ok(Claim::Value(value)),
         Probe::Compute(ticket) => Ok(Claim::Compute(ticket)),
     }
@@ -439,6 +451,7 @@ pub(super) fn claim_absent<K, V, Q>(
     key: &Q,
     recheck: impl FnOnce() -> Option<V>,
     me: ThreadId,
+    born: u64,
 ) -> Claim<V>
 where
     K: Hash + Eq + Clone,
@@ -448,7 +461,7 @@ where
     if let Some(value) = recheck() {
         return Claim::Value(value);
     }
-    Claim::Compute(table.claim(hash, key.to_owned_key(), me))
+    Claim::Compute(table.claim(hash, key.to_owned_key(), me, born))
 }
 
 #[cfg(test)]
@@ -463,11 +476,11 @@ mod tests {
         // ids compared and not hashes, the settle of key 6 took the entry
         // of key 2, and key 2's waiter got key 6's value (found in review).
         let mut table: Table<u64, u64> = Table::new();
-        let _inline = table.claim(100, 100, 7);
-        let _long = table.claim(2, 2, 7);
+        let _inline = table.claim(100, 100, 7, 0);
+        let _long = table.claim(2, 2, 7, 0);
         let Probe::Wait(id) = table.probe(2, |k| *k == 2, 8, false) else { panic!("no wait for key 2") };
         table.next_id = id;
-        let newer = table.claim(6, 6, 9);
+        let newer = table.claim(6, 6, 9, 0);
         assert_eq!(newer.id, id, "the same id again");
         let found = table.entries.find(newer.hash, |e| e.id == newer.id && e.turn == newer.turn);
         assert_eq!(found.map(|e| e.hash), Some(6));

@@ -161,7 +161,7 @@ where
     /// Not inlined: a memoized recursion's every level keeps the frame of
     /// what is inlined into it.
     #[inline(never)]
-    fn claim_locked<Q>(&self, hash: u64, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
+    fn claim_locked<Q>(&self, hash: u64, key: &Q, want: Want<'_, V>, born: u64, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -196,11 +196,12 @@ where
             key,
             nested,
             refresh,
+            born,
             || None,
         );
         drop(part);
         flight::drop_claimed(stale, &claim, |ticket| {
-            Claims::settle(self, Some(ticket), None, false, None, &|| false)
+            Claims::settle(self, Some(ticket), None, false, None, &|_| false)
         });
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
@@ -353,7 +354,7 @@ where
     V: Clone + Send + Sync,
 {
     #[inline]
-    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, born: u64, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -361,7 +362,7 @@ where
         if let Some(value) = self.read_hit(hash, key, want) {
             return Claim::Hit(value);
         }
-        self.claim_locked(hash, key, want, name)
+        self.claim_locked(hash, key, want, born, name)
     }
 
     fn settle(
@@ -370,7 +371,7 @@ where
         key: Option<K>,
         store: bool,
         value: Option<&V>,
-        current: &dyn Fn() -> bool,
+        current: &dyn Fn(u64) -> bool,
     ) where
         V: Clone,
     {
@@ -385,7 +386,8 @@ where
             let Some(mut part) = self.shards.enter_for(hash) else { return };
             let (mut replaced, mut unstored) = (None, None);
             match stored.take() {
-                Some(value) if current() => replaced = put(&mut part, state, hash, key, value),
+                // No claim: the closure knows the miss's epoch.
+                Some(value) if current(0) => replaced = put(&mut part, state, hash, key, value),
                 value => unstored = Some((key, value)),
             }
             drop(part);

@@ -56,7 +56,7 @@ where
         key: Option<K>,
         store: bool,
         value: Option<&V>,
-        current: &dyn Fn() -> bool,
+        current: &dyn Fn(u64) -> bool,
     ) {
         if let Some(unbounded) = self.store_as::<Unbounded<K, V>>() {
             unbounded.settle(ticket, key, store, value, current);

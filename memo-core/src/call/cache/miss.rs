@@ -28,17 +28,12 @@ use crate::store::Store;
 /// ```
 #[must_use = "a miss does nothing until it is completed with the value"]
 ///
-/// Small (48 bytes with a `u64` key), since a memoized recursion keeps one
-/// in every level's frame.
+/// Small (32 bytes with a `u64` key), since a memoized recursion keeps one
+/// in every level's frame: the cache's epoch when the miss began is kept
+/// in its claim's entry, and how to give a claim up in the cache.
 pub struct Miss<'c, K, V, S> {
     pub(super) cache: &'c Cache<K, V, S>,
     pub(super) hold: Hold<K>,
-    /// How to give the claim up if the body panics: known where the bounds
-    /// are, called from `Drop`, where they are not.
-    pub(super) abandon: Abandon<K, V, S>,
-    /// The cache's epoch when the miss began: its value is stored only if
-    /// no `clear()` or `refresh()` came since.
-    pub(super) born: u64,
 }
 
 /// What a miss holds until it is completed.
@@ -46,13 +41,13 @@ pub(super) enum Hold<K> {
     /// The single-flight claim, whose entry holds the key. Counted in the
     /// thread's claims (`flight::hold`) while it is open, if a thread's.
     Claimed(Ticket),
-    /// The owned key, for a miss without a claim.
-    Unclaimed(K),
+    /// The owned key, for a miss without a claim, and the cache's epoch
+    /// when the miss began: its value is stored only if no `clear()` or
+    /// `refresh()` came since.
+    Unclaimed(K, u64),
     /// Completed.
     Spent,
 }
-
-type Abandon<K, V, S> = fn(&Cache<K, V, S>, Ticket);
 
 impl<'c, K, V, S> Miss<'c, K, V, S>
 where
@@ -64,11 +59,13 @@ where
         if ticket.thread {
             flight::hold();
         }
-        Miss { cache, hold: Hold::Claimed(ticket), abandon: Cache::abandon, born: cache.epoch() }
+        // Known here, where the bounds are, for `Drop`, where they are not.
+        cache.abandon.get_or_init(|| Cache::abandon);
+        Miss { cache, hold: Hold::Claimed(ticket) }
     }
 
     pub(super) fn unclaimed(cache: &'c Cache<K, V, S>, key: K) -> Self {
-        Miss { cache, hold: Hold::Unclaimed(key), abandon: Cache::abandon, born: cache.epoch() }
+        Miss { cache, hold: Hold::Unclaimed(key, cache.epoch()) }
     }
 
     /// Stores a clone of `value` under the missed key, hands it to the threads
@@ -106,18 +103,19 @@ where
     /// store panics before, the miss's `Drop` gives it up.
     fn settle(&mut self, store: bool, value: &V) {
         let cache = self.cache;
-        let born = self.born;
-        let current = || store && cache.epoch() == born;
         // An unclaimed key is taken at once (its insert may panic); a claim
         // stays until it is settled, for `Drop` to give up if that panics.
-        let key = match core::mem::replace(&mut self.hold, Hold::Spent) {
-            Hold::Unclaimed(key) => Some(key),
+        let (key, own) = match core::mem::replace(&mut self.hold, Hold::Spent) {
+            Hold::Unclaimed(key, born) => (Some(key), Some(born)),
             Hold::Claimed(ticket) => {
                 self.hold = Hold::Claimed(ticket);
-                None
+                (None, None)
             }
             Hold::Spent => return,
         };
+        // The epoch the value was computed in: the claim's entry's, or the
+        // miss's own.
+        let current = move |claimed: u64| store && cache.epoch() == own.unwrap_or(claimed);
         let in_store = cache.claims_in_store();
         match &self.hold {
             Hold::Claimed(ticket) if in_store && !ticket.cache_side => {
@@ -136,7 +134,7 @@ where
             _ if in_store => cache.settle_in_store(None, key, store, Some(value), &current),
             _ => {
                 if let (true, Some(key)) = (store, key) {
-                    cache.flights().keep(key, current, |key| cache.keep(key, value));
+                    cache.flights().keep(key, || current(0), |key| cache.keep(key, value));
                 }
             }
         }
@@ -179,12 +177,12 @@ where
                 self.cache.flights_made().and_then(|flights| flights.take_key(ticket))
             }
             (true, hold) => match core::mem::replace(hold, Hold::Spent) {
-                Hold::Unclaimed(key) => Some(key),
+                Hold::Unclaimed(key, born) => Some((key, born)),
                 _ => None,
             },
         };
-        if let Some(key) = key {
-            let (cache, stored, born) = (self.cache, value.clone(), self.born);
+        if let Some((key, born)) = key {
+            let (cache, stored) = (self.cache, value.clone());
             crate::call::offload::spawn(move || {
                 // A clear() or refresh() that came meanwhile wins (but one
                 // that comes during the insert may not: the store is on a
@@ -230,7 +228,10 @@ impl<K, V, S> Miss<'_, K, V, S> {
     fn give_up(&mut self) {
         if let Hold::Claimed(ticket) = core::mem::replace(&mut self.hold, Hold::Spent) {
             let thread = ticket.thread;
-            (self.abandon)(self.cache, ticket);
+            // Set by `claimed`, which made this miss.
+            if let Some(abandon) = self.cache.abandon.get() {
+                abandon(self.cache, ticket);
+            }
             if thread {
                 flight::unhold();
             }
@@ -244,8 +245,8 @@ mod tests {
     use crate::Unbounded;
 
     #[test]
-    fn a_miss_of_a_u64_key_is_48_bytes() {
+    fn a_miss_of_a_u64_key_is_32_bytes() {
         // A memoized recursion keeps one in every level's frame.
-        assert!(core::mem::size_of::<Miss<'_, u64, u64, Unbounded<u64, u64>>>() <= 48);
+        assert!(core::mem::size_of::<Miss<'_, u64, u64, Unbounded<u64, u64>>>() <= 32);
     }
 }

@@ -30,6 +30,9 @@ mod miss;
 
 pub use miss::Miss;
 
+/// See `Cache::abandon`.
+type Abandon<K, V, S> = fn(&Cache<K, V, S>, Ticket);
+
 /// A cache from keys `K` to values `V`, kept in a [`Store`] `S`, with hit and
 /// miss counts (kept by the store where it [counts them](Store::COUNTS_LOOKUPS)
 /// under its own lock, else here). `#[memoize]` makes one per function (per
@@ -75,9 +78,15 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     /// Boxed: a built-in store keeps its claims itself, and the cache of
     /// such a store should not carry an empty table of parts (100 bytes).
     flights: OnceLock<Box<Flights<K, V>>>,
-    /// Counts `clear()`s and `refresh()`es: a miss without a claim stores
-    /// its value only if none came since it began (see `Miss::born`).
+    /// Counts `clear()`s and `refresh()`es: a miss stores its value only if
+    /// none came since it began (its claim's entry, or the miss, keeps the
+    /// epoch it began in).
     epoch: AtomicU64,
+    /// How a miss gives its claim up if its body panics: set by the first
+    /// claimed miss, where the bounds are, for `Miss`'s `Drop`, where they
+    /// are not (kept here rather than in every miss, which a memoized
+    /// recursion keeps in every level's frame).
+    abandon: OnceLock<Abandon<K, V, S>>,
     single_flight: bool,
     /// How often misses sweep expired entries out, and when one last did.
     sweep_every: Option<Duration>,
@@ -101,6 +110,7 @@ impl<K, V, S> Cache<K, V, S> {
             settles: AtomicU64::new(0),
             flights: OnceLock::new(),
             epoch: AtomicU64::new(0),
+            abandon: OnceLock::new(),
             single_flight: true,
             sweep_every: None,
             last_sweep: Mutex::new(None),
@@ -217,10 +227,10 @@ where
     {
         if self.single_flight {
             if let Some(unbounded) = self.store_as::<Unbounded<K, V>>() {
-                return self.answer(view, unbounded.claim(view, want, self.name));
+                return self.answer(view, unbounded.claim(view, want, self.epoch(), self.name));
             }
             if let Some(lru) = self.store_as::<Lru<K, V>>() {
-                return self.answer(view, lru.claim(view, want, self.name));
+                return self.answer(view, lru.claim(view, want, self.epoch(), self.name));
             }
         }
         self.find_unclaimed(view, want)
@@ -315,7 +325,7 @@ where
     /// Gives a claim up: its body did not return. A waiter takes it over.
     fn abandon(&self, ticket: Ticket) {
         if self.claims_in_store() && !ticket.cache_side {
-            self.settle_in_store(Some(&ticket), None, false, None, &|| false);
+            self.settle_in_store(Some(&ticket), None, false, None, &|_| false);
         } else if let Some(flights) = self.flights.get() {
             flights.settle(&ticket, None);
         }
@@ -351,7 +361,8 @@ where
             return Err(self.unclaimed(view.to_owned_key()));
         }
         let refresh = matches!(want, Want::Recompute);
-        let claim = self.flights().enter(view, self.name, refresh, || self.recheck(view, want, seen));
+        let claim =
+            self.flights().enter(view, self.name, refresh, self.epoch(), || self.recheck(view, want, seen));
         self.answer(view, claim)
     }
 

@@ -210,7 +210,9 @@ where
         if !keep(&mut part) {
             return (Some(part), (Some(value), None, None));
         }
-        let Some(key) = key.or_else(|| claim.and_then(|ticket| part.books().flights.take_key(ticket))) else {
+        let Some(key) = key
+            .or_else(|| claim.and_then(|ticket| part.books().flights.take_key(ticket).map(|(key, _)| key)))
+        else {
             return (Some(part), (Some(value), None, None));
         };
         if let Some(i) = part.find(hash, |k| *k == key) {
@@ -287,6 +289,7 @@ where
         hash: u64,
         key: &Q,
         want: Want<'_, V>,
+        born: u64,
         name: &str,
     ) -> Claim<V>
     where
@@ -314,11 +317,12 @@ where
             key,
             nested,
             refresh,
+            born,
             || None,
         );
         drop(part);
         flight::drop_claimed(stale, &claim, |ticket| {
-            Claims::settle(self, Some(ticket), None, false, None, &|| false)
+            Claims::settle(self, Some(ticket), None, false, None, &|_| false)
         });
         claim.unwrap_or_else(|flight::Reentry| flight::reentry(name))
     }
@@ -472,7 +476,7 @@ where
     // lock-free read's closure out of line instead (211 instructions per
     // hit against 186, measured with callgrind).
     #[inline(never)]
-    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, name: &str) -> Claim<V>
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, born: u64, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -489,7 +493,7 @@ where
                 return Claim::Hit(value);
             }
         }
-        self.claim_miss(part, hash, key, want, name)
+        self.claim_miss(part, hash, key, want, born, name)
     }
 
     fn settle(
@@ -498,7 +502,7 @@ where
         key: Option<K>,
         store: bool,
         value: Option<&V>,
-        current: &dyn Fn() -> bool,
+        current: &dyn Fn(u64) -> bool,
     ) where
         V: Clone,
     {
