@@ -30,6 +30,7 @@
 
 mod codec;
 mod digest;
+mod lock;
 #[cfg(feature = "memcached")]
 mod memcached;
 mod namespace;
@@ -54,6 +55,7 @@ pub use memcached::MemcachedServers;
 pub use redis::RedisServer;
 pub use server::Timeouts;
 
+use lock::Lock;
 use namespace::{Namespace, Naming, UNNAMED, hex};
 use shape::fingerprint;
 
@@ -67,6 +69,11 @@ pub trait Backend: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Stores `value` under `key`, to expire after `ttl`.
     fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError>;
+    /// Stores `token` under `key` only if nothing is stored there, to
+    /// expire after `ttl`; whether it was stored.
+    fn add(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Deletes `key` if it holds `token`.
+    fn delete_if(&self, key: &str, token: &str) -> Result<(), StoreError>;
     /// Deletes `key`; whether it was there.
     fn delete(&self, key: &str) -> Result<bool, StoreError>;
     /// Deletes every key that starts with `prefix`.
@@ -100,6 +107,8 @@ pub struct Shared<B, K, V, C = MessagePack> {
     /// The namespace, derived at the first operation after `naming` changed
     /// (not on every operation); empty while the store is unnamed.
     namespace: OnceLock<Namespace>,
+    /// One computation per key across processes (see [`lock`](Self::lock)).
+    lock: Lock,
     types: PhantomData<fn(K) -> V>,
 }
 
@@ -130,6 +139,7 @@ impl<B: Backend, K, V> Shared<B, K, V> {
             codec: MessagePack,
             naming: Naming::default(),
             namespace: OnceLock::new(),
+            lock: Lock::default(),
             types: PhantomData,
         }
     }
@@ -273,6 +283,48 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
         self.with_timeouts(|t| t.retry_after = wait)
     }
 
+    /// One computation per key across processes (default: on). When several
+    /// processes (or stores) miss one key at once, the first takes a lock key
+    /// on the server (Redis `SET NX PX`, memcached `add`) and computes; the
+    /// others poll the value key, with a backoff from 5 ms to 100 ms, and
+    /// return its value when it comes. A waiter takes the lock and computes
+    /// when the lock is gone without a value (it expired), and computes
+    /// without it after [`lock_wait`](Self::lock_wait): a holder that
+    /// crashed, hangs, or whose result is not cached (an `Err`, a panic:
+    /// its lock is left to expire) keeps nobody waiting longer than that.
+    /// The holder deletes the lock once it has stored the value, only if it
+    /// still holds it (Redis: compare and delete in one Lua script;
+    /// memcached: read, then delete). Threads of one process never wait for
+    /// a lock of their own store: the cache's single-flight has them wait for
+    /// the thread that computes. It costs a miss two more round trips (take
+    /// and delete the lock); `lock(false)` turns it off, and every process
+    /// that misses computes. In an `async fn`, a waiter holds one of memo's
+    /// I/O threads while it waits (never the executor's).
+    #[must_use]
+    pub fn lock(mut self, on: bool) -> Self {
+        self.lock.on = on;
+        self
+    }
+
+    /// How long a lock lives on the server if its holder never deletes it
+    /// (default 5 s): a holder that crashes, or whose result is not cached.
+    /// Rounded up to whole seconds on memcached.
+    #[must_use]
+    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
+        self.lock.ttl = ttl.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The longest a miss waits for another process's value (default 5 s)
+    /// before it computes the value itself. Each poll is one operation under
+    /// the store's [`timeout`](Self::timeout); a failure ends the wait as a
+    /// miss, counted as a store error.
+    #[must_use]
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.lock.wait = wait;
+        self
+    }
+
     fn with_timeouts(mut self, set: impl FnOnce(&mut Timeouts)) -> Self {
         if let Ok(backend) = &mut self.backend {
             set(backend.timeouts());
@@ -310,6 +362,7 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
             codec,
             naming: self.naming,
             namespace: self.namespace,
+            lock: self.lock.settings(),
             types: PhantomData,
         }
     }
@@ -367,7 +420,12 @@ where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let name = self.key_of(&key.to_owned_key())?;
-        match self.server()?.get(&name)? {
+        let server = self.server()?;
+        let found = match server.get(&name)? {
+            None if self.lock.on => self.lock.wait_for(server, &name)?,
+            found => found,
+        };
+        match found {
             None => Ok(None),
             Some(bytes) => V::__decode(&bytes, &self.codec).map(Some),
         }
@@ -376,12 +434,15 @@ where
     fn insert(&self, key: K, value: V) -> Result<(), StoreError> {
         let server = self.server()?;
         let name = self.key_of(&key)?;
-        let (bytes, ttl) = value.__encode(&self.codec)?;
-        if ttl.is_some_and(|ttl| ttl.is_zero()) {
+        let stored = match value.__encode(&self.codec) {
             // Expired already: nothing to keep.
-            return Ok(());
-        }
-        server.set(&name, &bytes, ttl)
+            Ok((_, Some(ttl))) if ttl.is_zero() => Ok(()),
+            Ok((bytes, ttl)) => server.set(&name, &bytes, ttl),
+            Err(error) => Err(error),
+        };
+        // Stored or not, the processes that wait for it need not wait longer.
+        self.lock.release(server, &name);
+        stored
     }
 
     fn remove<Q>(&self, key: &Q) -> Result<bool, StoreError>

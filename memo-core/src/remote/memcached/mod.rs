@@ -214,6 +214,35 @@ impl Backend for MemcachedServers {
         if reply == b"STORED" { Ok(()) } else { Err(self.refused(key, &reply)) }
     }
 
+    fn add(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let reply = self.call(key, |wire| {
+            let request =
+                format!("add {key} 0 {} {}\r\n{token}\r\n", exptime(Some(ttl), unix_now()), token.len());
+            wire.send(request.as_bytes())?;
+            let reply = wire.line()?;
+            if reply != b"STORED" && reply != b"NOT_STORED" {
+                wire.spoil();
+            }
+            Ok(reply)
+        })?;
+        match reply.as_slice() {
+            b"STORED" => Ok(true),
+            b"NOT_STORED" => Ok(false),
+            other => Err(self.refused(key, other)),
+        }
+    }
+
+    /// Reads the lock and deletes it if it holds `token`: two operations, so
+    /// a lock that expires between them and is taken by another process is
+    /// deleted (that process's waiters then compute too, as without a lock).
+    /// The lock's expiry is far longer than the round trip between the two.
+    fn delete_if(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        if self.get(key)?.is_some_and(|held| held == token.as_bytes()) {
+            self.delete(key)?;
+        }
+        Ok(())
+    }
+
     fn delete(&self, key: &str) -> Result<bool, StoreError> {
         let reply = self.call(key, |wire| {
             wire.send(format!("delete {key}\r\n").as_bytes())?;

@@ -169,6 +169,19 @@ impl Backend for RedisServer {
         self.query(cmd)
     }
 
+    fn add(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let cmd =
+            redis::cmd("SET").arg(key).arg(token).arg("NX").arg("PX").arg(millis(ttl).to_string()).to_owned();
+        self.query::<Option<String>>(cmd).map(|reply| reply.is_some())
+    }
+
+    fn delete_if(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        // Compare and delete in one step on the server: a lock that expired
+        // and was taken by another process since is not deleted.
+        const SCRIPT: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+        self.query::<i64>(redis::cmd("EVAL").arg(SCRIPT).arg(1).arg(key).arg(token).to_owned()).map(|_| ())
+    }
+
     fn delete(&self, key: &str) -> Result<bool, StoreError> {
         self.query::<i64>(redis::cmd("DEL").arg(key).to_owned()).map(|n| n > 0)
     }
