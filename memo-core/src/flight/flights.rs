@@ -33,16 +33,22 @@ impl<K, V> Flights<K, V> {
         }
     }
 
-    /// Settles `ticket` with `value` (`None`: abandoned) and wakes whoever
-    /// waits for it.
-    pub(crate) fn settle(&self, ticket: &Ticket, value: Option<&V>)
+    /// Settles `ticket` with `value`, not stored (`None`: abandoned), and
+    /// wakes whoever waits for it; returns its key if its entry went
+    /// (nobody waits for it, or to take it over).
+    pub(crate) fn settle_unkept(&self, ticket: &Ticket, value: Option<&V>) -> Option<K>
     where
         V: Clone,
     {
-        self.settle_keeping(ticket, value, |_| false, |_| ());
+        let mut table = self.shards.lock(ticket.part());
+        let mut settled = table.settle(ticket, value);
+        drop(table);
+        let removed = settled.removed.take();
+        settled.finish(self.shards.settled(ticket.part()));
+        removed
     }
 
-    /// [`settle`](Flights::settle), after `store` (the user's store keeping
+    /// [`settle_unkept`](Flights::settle_unkept), after `store` (the user's store keeping
     /// the value) has the claimed key, under the lock of the claim's part,
     /// unless a `clear()` or `refresh()` came since the value's computation
     /// began: the claim's entry says so, and `current`. Under the lock, so

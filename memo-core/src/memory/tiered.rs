@@ -145,6 +145,14 @@ where
     const BLOCKING: bool = N::BLOCKING || F::BLOCKING;
 
     /// Both tiers serve the function: either may be a shared store.
+    fn abandoned<Q>(&self, key: &Q)
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        self.near.abandoned(key);
+        self.far.abandoned(key);
+    }
+
     fn bind(&mut self, function: &FunctionId) {
         self.near.bind(function);
         self.far.bind(function);

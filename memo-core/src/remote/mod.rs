@@ -467,4 +467,18 @@ where
         self.naming.function = Some(*function);
         self.namespace = OnceLock::new();
     }
+
+    /// Gives the miss's lock up, if this store holds it, so that other
+    /// processes stop waiting for a value that will not come.
+    fn abandoned<Q>(&self, key: &Q)
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        if !self.lock.on {
+            return;
+        }
+        if let (Ok(server), Ok(name)) = (self.server(), self.key_of(&key.to_owned_key())) {
+            self.lock.release(server, &name);
+        }
+    }
 }

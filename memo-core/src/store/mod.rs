@@ -212,6 +212,20 @@ pub trait Store<K, V>: Send + Sync {
         let _ = function;
     }
 
+    /// Called when a miss of `key` ends without a value for the store: the
+    /// body's result is not to be cached (an `Err`, by default), or the
+    /// body panicked and no other caller took its computation over. A store
+    /// that holds something for a miss in flight lets it go: the shared
+    /// stores give up the lock that keeps other processes waiting for this
+    /// one's value (see [`Redis::lock`](crate::Redis::lock)). The default
+    /// does nothing. It may be called for a key this store never missed.
+    fn abandoned<Q>(&self, key: &Q)
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let _ = key;
+    }
+
     /// What the store knows of itself: `maxsize`, `currsize`, and, if it
     /// [counts lookups](Store::COUNTS_LOOKUPS), `hits` and `misses` since it
     /// was made or last [cleared](Store::clear). The cache adds what it counted

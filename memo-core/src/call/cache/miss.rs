@@ -7,6 +7,7 @@ use core::sync::atomic::Ordering::Release;
 use super::Cache;
 use crate::flight::{self, Ticket};
 use crate::store::Store;
+use crate::store::key::Exact;
 
 /// A lookup that missed: holds the owned key (and, with single-flight, the
 /// claim on it) until the caller has computed the value and hands it to
@@ -73,7 +74,7 @@ where
     /// changes nothing for the caller.
     #[inline(never)]
     pub fn complete(mut self, value: V) -> V {
-        self.settle(true, &value);
+        self.settle_and_release(true, &value);
         value
     }
 
@@ -84,15 +85,23 @@ where
     #[doc(hidden)]
     #[inline(never)]
     pub fn complete_in_place(&mut self, value: V, keep: bool) -> V {
-        self.settle(keep, &value);
+        self.settle_and_release(keep, &value);
         value
     }
 
     /// Hands `value` to the threads that wait for it and returns it, without
     /// storing it: for results that are not to be cached (an `Err`, by default).
     pub fn complete_uncached(mut self, value: V) -> V {
-        self.settle(false, &value);
+        self.settle_and_release(false, &value);
         value
+    }
+
+    /// [`settle`](Miss::settle), then tells the store of a key whose value
+    /// it will not get (see [`Store::abandoned`]).
+    fn settle_and_release(&mut self, store: bool, value: &V) {
+        if let Some(key) = self.settle(store, value) {
+            self.cache.store.abandoned(&Exact(&key));
+        }
     }
 
     /// Stores `value` (if `store`) under the missed key (the claim's, or
@@ -100,8 +109,11 @@ where
     /// before the claim is settled, under the same lock, so a thread that
     /// misses meanwhile finds either the claim or the value. The claim
     /// stays with the miss until it is settled: if the user's `Clone` or
-    /// store panics before, the miss's `Drop` gives it up.
-    fn settle(&mut self, store: bool, value: &V) {
+    /// store panics before, the miss's `Drop` gives it up. Returns the key
+    /// of a value that a user's store will not get (`store` is false), for
+    /// [`Store::abandoned`]: not called here, since an async miss calls it
+    /// on memo's I/O threads.
+    fn settle(&mut self, store: bool, value: &V) -> Option<K> {
         let cache = self.cache;
         // An unclaimed key is taken at once (its insert may panic); a claim
         // stays until it is settled, for `Drop` to give up if that panics.
@@ -111,18 +123,21 @@ where
                 self.hold = Hold::Claimed(ticket);
                 (None, None)
             }
-            Hold::Spent => return,
+            Hold::Spent => return None,
         };
         // The epoch the value was computed in: the claim's entry's, or the
         // miss's own.
         let current = move |claimed: u64| store && cache.epoch() == own.unwrap_or(claimed);
         let in_store = cache.claims_in_store();
+        let mut abandoned = None;
         match &self.hold {
             Hold::Claimed(ticket) if in_store && !ticket.cache_side => {
                 cache.settle_in_store(Some(ticket), None, store, Some(value), &current);
             }
             Hold::Claimed(ticket) => {
-                if let Some(flights) = cache.flights.get() {
+                if let Some(flights) = cache.flights.get().filter(|_| !store) {
+                    abandoned = flights.settle_unkept(ticket, Some(value));
+                } else if let Some(flights) = cache.flights.get() {
                     flights.settle_keeping(ticket, Some(value), current, |key| {
                         // A store of the user's takes the key by value.
                         if let Some(key) = key.take() {
@@ -132,17 +147,17 @@ where
                 }
             }
             _ if in_store => cache.settle_in_store(None, key, store, Some(value), &current),
-            _ => {
-                if let (true, Some(key)) = (store, key) {
-                    cache.flights().keep(key, || current(0), |key| cache.keep(key, value));
-                }
-            }
+            _ => match key {
+                Some(key) if store => cache.flights().keep(key, || current(0), |key| cache.keep(key, value)),
+                key => abandoned = key,
+            },
         }
         if let Hold::Claimed(ticket) = core::mem::replace(&mut self.hold, Hold::Spent) {
             if ticket.thread {
                 flight::unhold();
             }
         }
+        abandoned
     }
 }
 
@@ -195,7 +210,10 @@ where
                 }
             });
         }
-        self.settle(false, &value);
+        if let Some(key) = self.settle(false, &value) {
+            let cache = self.cache;
+            crate::call::offload::spawn(move || cache.store.abandoned(&Exact(&key)));
+        }
         value
     }
 }

@@ -327,7 +327,12 @@ where
         if self.claims_in_store() && !ticket.cache_side {
             self.settle_in_store(Some(&ticket), None, false, None, &|_| false);
         } else if let Some(flights) = self.flights.get() {
-            flights.settle(&ticket, None);
+            if let Some(key) = flights.settle_unkept(&ticket, None) {
+                // During the panic's unwinding: a panic of the user's store
+                // here is not passed on (it would abort the process).
+                let abandon = || self.store.abandoned(&Exact(&key));
+                let _ = std::panic::catch_unwind(core::panic::AssertUnwindSafe(abandon));
+            }
         }
     }
 
