@@ -98,6 +98,21 @@ impl MemcachedServers {
     fn refused(&self, key: &str, reply: &[u8]) -> StoreError {
         StoreError::new(format!("memcached {}: {}", self.server(key).addr, unexpected(reply)))
     }
+
+    /// Sends `request` for `key` and reads its one-line reply, one of
+    /// `answers`; any other leaves the connection in doubt (it is closed)
+    /// and is the server's refusal.
+    fn exchange(&self, key: &str, request: &[u8], answers: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
+        let reply = self.call(key, |wire| {
+            wire.send(request)?;
+            let reply = wire.line()?;
+            if !answers.contains(&reply.as_slice()) {
+                wire.spoil();
+            }
+            Ok(reply)
+        })?;
+        if answers.contains(&reply.as_slice()) { Ok(reply) } else { Err(self.refused(key, &reply)) }
+    }
 }
 
 /// The latest exptime memcached takes: a Unix time in a signed 32-bit
@@ -196,40 +211,19 @@ impl Backend for MemcachedServers {
                 self.max_value
             )));
         }
-        let reply = self.call(key, |wire| {
-            let mut request =
-                format!("set {key} 0 {} {}\r\n", exptime(ttl, unix_now()), value.len()).into_bytes();
-            request.extend_from_slice(value);
-            request.extend_from_slice(b"\r\n");
-            wire.send(&request)?;
-            let reply = wire.line()?;
-            if reply != b"STORED" {
-                // memcached's answer to a refused value (too large, out of
-                // memory) is one line; anything else leaves the connection
-                // in doubt.
-                wire.spoil();
-            }
-            Ok(reply)
-        })?;
-        if reply == b"STORED" { Ok(()) } else { Err(self.refused(key, &reply)) }
+        let mut request =
+            format!("set {key} 0 {} {}\r\n", exptime(ttl, unix_now()), value.len()).into_bytes();
+        request.extend_from_slice(value);
+        request.extend_from_slice(b"\r\n");
+        // memcached's answer to a refused value (too large, out of memory)
+        // is one line too.
+        self.exchange(key, &request, &[b"STORED"]).map(drop)
     }
 
     fn add(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let reply = self.call(key, |wire| {
-            let request =
-                format!("add {key} 0 {} {}\r\n{token}\r\n", exptime(Some(ttl), unix_now()), token.len());
-            wire.send(request.as_bytes())?;
-            let reply = wire.line()?;
-            if reply != b"STORED" && reply != b"NOT_STORED" {
-                wire.spoil();
-            }
-            Ok(reply)
-        })?;
-        match reply.as_slice() {
-            b"STORED" => Ok(true),
-            b"NOT_STORED" => Ok(false),
-            other => Err(self.refused(key, other)),
-        }
+        let request =
+            format!("add {key} 0 {} {}\r\n{token}\r\n", exptime(Some(ttl), unix_now()), token.len());
+        Ok(self.exchange(key, request.as_bytes(), &[b"STORED", b"NOT_STORED"])? == b"STORED")
     }
 
     /// Reads the lock and deletes it if it holds `token`: two operations, so
@@ -244,19 +238,8 @@ impl Backend for MemcachedServers {
     }
 
     fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let reply = self.call(key, |wire| {
-            wire.send(format!("delete {key}\r\n").as_bytes())?;
-            let reply = wire.line()?;
-            if reply != b"DELETED" && reply != b"NOT_FOUND" {
-                wire.spoil();
-            }
-            Ok(reply)
-        })?;
-        match reply.as_slice() {
-            b"DELETED" => Ok(true),
-            b"NOT_FOUND" => Ok(false),
-            other => Err(self.refused(key, other)),
-        }
+        let request = format!("delete {key}\r\n");
+        Ok(self.exchange(key, request.as_bytes(), &[b"DELETED", b"NOT_FOUND"])? == b"DELETED")
     }
 
     fn clear(&self, _prefix: &str) -> Result<(), StoreError> {
