@@ -11,6 +11,8 @@
 //! panics, in which case one waiter takes the computation over. Threads on
 //! other keys never touch the entry, and no lock is held while a body runs.
 
+use core::sync::atomic::AtomicU64;
+
 use crate::store::key::KeyView;
 
 /// What a lookup accepts of what the store holds.
@@ -64,8 +66,9 @@ pub(crate) enum Claim<V> {
 /// included, gets single-flight from the cache's own table ([`Flights`]).
 pub(crate) trait Claims<K, V> {
     /// A lookup that, on a miss, waits for the thread computing the key or
-    /// claims it; `born` is the cache's epoch, which the claim keeps.
-    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, born: u64, name: &str) -> Claim<V>
+    /// claims it, with the cache's `epoch` as it is then (read only on a
+    /// miss, not on a hit), which the claim keeps.
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, epoch: &AtomicU64, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized;
 
@@ -166,8 +169,9 @@ impl Ticket {
 }
 
 /// A part's index in a ticket: parts are at most `DEFAULT_SHARDS` (128).
-fn small(part: usize) -> u16 {
-    u16::try_from(part).unwrap_or(u16::MAX)
+#[allow(clippy::cast_possible_truncation, reason = "at most u16::MAX, checked")]
+const fn small(part: usize) -> u16 {
+    if part > u16::MAX as usize { u16::MAX } else { part as u16 }
 }
 
 /// A same-thread re-entry on a key being computed, past [`REENTRY_LIMIT`].

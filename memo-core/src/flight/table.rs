@@ -138,11 +138,11 @@ pub(crate) enum Probe<V> {
 
 impl<K, V> Table<K, V> {
     pub(crate) const fn new() -> Self {
-        Table { entries: Entries::new(), next_id: 0, part: 0, cache_side: false }
+        Self::at(0)
     }
 
     /// The empty table of part `part`.
-    pub(crate) fn at(part: usize) -> Self {
+    pub(crate) const fn at(part: usize) -> Self {
         Table { entries: Entries::new(), next_id: 0, part: small(part), cache_side: false }
     }
 

@@ -2,12 +2,15 @@
 
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
+use core::sync::atomic::AtomicU64;
+use core::sync::atomic::Ordering::Acquire;
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
 
-use crate::flight::{self, Claim, Claims, Table as FlightTable, Ticket, Want};
+use crate::flight::{self, Claim, Claims, Ticket, Want};
+use crate::memory::books::Books;
 use crate::parts::{DEFAULT_SHARDS, Shards};
 use crate::store::expiry::Found;
 use crate::store::info::CacheInfo;
@@ -39,18 +42,6 @@ pub struct Unbounded<K, V> {
 /// The entries of one part: what lock-free readers read.
 type Entries<K, V> = HashTable<(K, V)>;
 
-/// What only the holder of a part's lock reads or writes: changed without
-/// keeping lock-free readers out (see `Shards`).
-struct Books<K, V> {
-    /// The keys of this part being computed (single-flight).
-    flights: FlightTable<K, V>,
-    /// Counted under the part's lock by lookups that take it; lock-free hits
-    /// are counted per thread (see `Shards::read`).
-    hits: u64,
-    misses: u64,
-    expirations: u64,
-}
-
 /// Stores `value` for `key` in `table`; returns the value it replaces.
 fn put<K: Hash + Eq, V>(
     table: &mut HashTable<(K, V)>,
@@ -59,16 +50,10 @@ fn put<K: Hash + Eq, V>(
     key: K,
     value: V,
 ) -> Option<V> {
-    match table.entry(hash, |(k, _)| *k == key, |(k, _)| state.hash_one(k)) {
-        Entry::Occupied(mut entry) => Some(core::mem::replace(&mut entry.get_mut().1, value)),
-        Entry::Vacant(entry) => {
-            entry.insert((key, value));
-            None
-        }
-    }
+    put_from(table, state, hash, &mut Some(key), value)
 }
 
-/// [`put`] of the key that a claim's entry holds, taken out of it only
+/// [`put`] of the key in `key` (a claim's entry's), taken out of it only
 /// once the user's code (`Eq` in the probe, `Hash` in a rehash) has run:
 /// if that panics, the entry keeps its key. Returns the value it replaces
 /// (and `value` itself if there is no key).
@@ -80,20 +65,17 @@ fn put_from<K: Hash + Eq, V>(
     value: V,
 ) -> Option<V> {
     let Some(k) = key.as_ref() else { return Some(value) };
-    if let Some((_, old)) = table.find_mut(hash, |(other, _)| other == k) {
-        key.take();
-        return Some(core::mem::replace(old, value));
-    }
-    table.reserve(1, |(k, _)| state.hash_one(k));
-    if let Some(key) = key.take() {
-        table.insert_unique(hash, (key, value), |(k, _)| state.hash_one(k));
-    }
-    None
-}
-
-impl<K, V> Books<K, V> {
-    const fn empty(flights: FlightTable<K, V>) -> Self {
-        Books { flights, hits: 0, misses: 0, expirations: 0 }
+    match table.entry(hash, |(other, _)| other == k, |(k, _)| state.hash_one(k)) {
+        Entry::Occupied(mut entry) => {
+            key.take();
+            Some(core::mem::replace(&mut entry.get_mut().1, value))
+        }
+        Entry::Vacant(entry) => {
+            if let Some(key) = key.take() {
+                entry.insert((key, value));
+            }
+            None
+        }
     }
 }
 
@@ -108,8 +90,12 @@ fn split<K: Hash, V>(
     state: &RandomState,
     place: &dyn Fn(u64) -> usize,
 ) -> Option<Vec<(Entries<K, V>, Books<K, V>)>> {
-    let mut parts: Vec<(Entries<K, V>, Books<K, V>)> =
-        books.flights.parts_after(count)?.into_iter().map(|f| (HashTable::new(), Books::empty(f))).collect();
+    let mut parts: Vec<(Entries<K, V>, Books<K, V>)> = books
+        .flights
+        .parts_after(count)?
+        .into_iter()
+        .map(|f| (HashTable::new(), Books::with_flights(f)))
+        .collect();
     for (key, value) in table.extract_if(|(k, _)| place(state.hash_one(k)) != 0) {
         let hash = state.hash_one(&key);
         if let Some((part, _)) = parts.get_mut(place(hash).wrapping_sub(1)) {
@@ -125,14 +111,7 @@ impl<K: Hash, V> Unbounded<K, V> {
     /// costs one table.
     #[must_use]
     pub fn new() -> Self {
-        Unbounded {
-            shards: Shards::growing(
-                DEFAULT_SHARDS,
-                true,
-                (HashTable::new(), Books::empty(FlightTable::new())),
-                split,
-            ),
-        }
+        Unbounded { shards: Shards::growing(DEFAULT_SHARDS, true, (HashTable::new(), Books::new(0)), split) }
     }
 }
 
@@ -161,7 +140,14 @@ where
     /// Not inlined: a memoized recursion's every level keeps the frame of
     /// what is inlined into it.
     #[inline(never)]
-    fn claim_locked<Q>(&self, hash: u64, key: &Q, want: Want<'_, V>, born: u64, name: &str) -> Claim<V>
+    fn claim_locked<Q>(
+        &self,
+        hash: u64,
+        key: &Q,
+        want: Want<'_, V>,
+        epoch: &AtomicU64,
+        name: &str,
+    ) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -196,7 +182,7 @@ where
             key,
             nested,
             refresh,
-            born,
+            epoch.load(Acquire),
             || None,
         );
         drop(part);
@@ -314,11 +300,7 @@ where
         let mut old = Vec::new();
         self.shards.each(|part| {
             old.push(core::mem::take(&mut **part));
-            let books = part.books();
-            books.flights.forget_all();
-            books.hits = 0;
-            books.misses = 0;
-            books.expirations = 0;
+            part.books().clear();
         });
         self.shards.reset_read_hits();
         drop(old);
@@ -337,10 +319,7 @@ where
         let mut info = CacheInfo::default();
         self.shards.each(|part| {
             info.currsize += part.len();
-            let books = part.books();
-            info.hits += books.hits;
-            info.misses += books.misses;
-            info.expirations += books.expirations;
+            part.books().count_into(&mut info);
         });
         info.hits += self.shards.read_hits();
         info.misses += self.shards.bypassed();
@@ -354,7 +333,7 @@ where
     V: Clone + Send + Sync,
 {
     #[inline]
-    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, born: u64, name: &str) -> Claim<V>
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, epoch: &AtomicU64, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -362,7 +341,7 @@ where
         if let Some(value) = self.read_hit(hash, key, want) {
             return Claim::Hit(value);
         }
-        self.claim_locked(hash, key, want, born, name)
+        self.claim_locked(hash, key, want, epoch, name)
     }
 
     fn settle(

@@ -190,11 +190,11 @@ fn loom_model_a_lock_holder_reads_beside_readers_and_keeps_them_out_only_to_writ
         *part.books() += 1;
         let (data, books) = part.both();
         *data = 7;
-        *books += 0;
+        *books += 1;
         drop(part);
         claimer.join().unwrap();
         reader.join().unwrap();
-        assert_eq!(*shards.lock(0).books(), 2, "no change of the books is lost");
+        assert_eq!(*shards.lock(0).books(), 3, "no change of the books is lost");
     });
 }
 

@@ -71,7 +71,7 @@ pub(crate) struct Shards<T, B = ()> {
     /// threads hitting it half their scaling (measured with
     /// `cargo bench --bench threads`: 1.14x one thread's hits per second
     /// inline, 2.09x boxed).
-    first: Box<Padded<Slot<T, B>>>,
+    first: Box<Part<T, B>>,
     /// Parts 1 and up: at once, for a fixed count; once grown, else.
     rest: OnceBox<Box<[Part<T, B>]>>,
     /// The number of parts once grown (for a fixed count: from the start).
@@ -258,7 +258,7 @@ impl<T, B> Shards<T, B> {
         shards
     }
 
-    fn with(first: Padded<Slot<T, B>>, count: usize, split: Option<Split<T, B>>, lock_free: bool) -> Self {
+    fn with(first: Part<T, B>, count: usize, split: Option<Split<T, B>>, lock_free: bool) -> Self {
         Shards {
             first: Box::new(first),
             rest: OnceBox::new(),

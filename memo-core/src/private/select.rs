@@ -118,8 +118,9 @@ where
     /// another's computation of the key gets its value here, as `Ok`.
     ///
     /// Out of line: what is inlined into the memoized function stays in its
-    /// frame, which every level of a recursion keeps (96 bytes a level with
-    /// this out of line, 192 inlined; a hit costs a call more).
+    /// frame, which every level of a recursion keeps (at 99c01c7, 96 bytes
+    /// a level with this out of line against 192 inlined; a hit costs a
+    /// call more).
     #[inline(never)]
     pub fn lookup<F: ?Sized, S: Store<Q::Owned, V> + 'static>(
         self,

@@ -134,18 +134,16 @@ where
             Hold::Claimed(ticket) if in_store && !ticket.cache_side => {
                 cache.settle_in_store(Some(ticket), None, store, Some(value), &current);
             }
-            Hold::Claimed(ticket) => {
-                if let Some(flights) = cache.flights.get().filter(|_| !store) {
-                    abandoned = flights.settle_unkept(ticket, Some(value));
-                } else if let Some(flights) = cache.flights.get() {
-                    flights.settle_keeping(ticket, Some(value), current, |key| {
-                        // A store of the user's takes the key by value.
-                        if let Some(key) = key.take() {
-                            cache.keep(key, value);
-                        }
-                    });
-                }
-            }
+            Hold::Claimed(ticket) => match cache.flights.get() {
+                Some(flights) if !store => abandoned = flights.settle_unkept(ticket, Some(value)),
+                Some(flights) => flights.settle_keeping(ticket, Some(value), current, |key| {
+                    // A store of the user's takes the key by value.
+                    if let Some(key) = key.take() {
+                        cache.keep(key, value);
+                    }
+                }),
+                None => {}
+            },
             _ if in_store => cache.settle_in_store(None, key, store, Some(value), &current),
             _ => match key {
                 Some(key) if store => cache.flights().keep(key, || current(0), |key| cache.keep(key, value)),

@@ -227,10 +227,10 @@ where
     {
         if self.single_flight {
             if let Some(unbounded) = self.store_as::<Unbounded<K, V>>() {
-                return self.answer(view, unbounded.claim(view, want, self.epoch(), self.name));
+                return self.answer(view, unbounded.claim(view, want, &self.epoch, self.name));
             }
             if let Some(lru) = self.store_as::<Lru<K, V>>() {
-                return self.answer(view, lru.claim(view, want, self.epoch(), self.name));
+                return self.answer(view, lru.claim(view, want, &self.epoch, self.name));
             }
         }
         self.find_unclaimed(view, want)

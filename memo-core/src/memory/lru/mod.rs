@@ -29,14 +29,16 @@
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::num::NonZeroUsize;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::parts::WriteGuard;
 
 mod part;
 
 use part::MAX_ENTRIES;
-pub(crate) use part::{Books, Node, Part};
+pub(crate) use part::{Node, Part};
+
+use crate::memory::books::Books;
 
 use crate::flight::{self, Claim, Claims, Ticket, Want};
 use crate::parts::{EXACT_BELOW, Shards};
@@ -289,7 +291,7 @@ where
         hash: u64,
         key: &Q,
         want: Want<'_, V>,
-        born: u64,
+        epoch: &AtomicU64,
         name: &str,
     ) -> Claim<V>
     where
@@ -317,7 +319,7 @@ where
             key,
             nested,
             refresh,
-            born,
+            epoch.load(Ordering::Acquire),
             || None,
         );
         drop(part);
@@ -454,11 +456,7 @@ where
     fn info(&self) -> CacheInfo {
         let mut info = CacheInfo { maxsize: Some(self.maxsize), ..CacheInfo::default() };
         self.shards.each(|part| {
-            let books = part.books();
-            info.hits += books.hits;
-            info.misses += books.misses;
-            info.evictions += books.evictions;
-            info.expirations += books.expirations;
+            part.books().count_into(&mut info);
         });
         info.currsize = self.len();
         info.hits += self.shards.read_hits();
@@ -476,7 +474,7 @@ where
     // lock-free read's closure out of line instead (211 instructions per
     // hit against 186, measured with callgrind).
     #[inline(never)]
-    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, born: u64, name: &str) -> Claim<V>
+    fn claim<Q>(&self, key: &Q, want: Want<'_, V>, epoch: &AtomicU64, name: &str) -> Claim<V>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
@@ -493,7 +491,7 @@ where
                 return Claim::Hit(value);
             }
         }
-        self.claim_miss(part, hash, key, want, born, name)
+        self.claim_miss(part, hash, key, want, epoch, name)
     }
 
     fn settle(

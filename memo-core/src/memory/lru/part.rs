@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
-use crate::flight::Table;
+use crate::memory::books::Books;
 
 /// No node: the end of the list.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -46,40 +46,6 @@ pub(crate) struct Part<K, V> {
     pub(crate) head: u32,
     /// Least recently used: the next to go.
     pub(crate) tail: u32,
-}
-
-/// What only the holder of a part's lock reads or writes: changed without
-/// keeping lock-free readers out (see `Shards`).
-pub(crate) struct Books<K, V> {
-    /// Counted under the part's lock by lookups that take it; lock-free hits
-    /// are counted per thread (see `Shards::read`).
-    pub(crate) hits: u64,
-    pub(crate) misses: u64,
-    pub(crate) evictions: u64,
-    pub(crate) expirations: u64,
-    /// The keys of this part being computed (single-flight).
-    pub(crate) flights: Table<K, V>,
-}
-
-impl<K, V> Books<K, V> {
-    /// The books of part `index` of its store, empty.
-    pub(crate) fn new(index: usize) -> Self {
-        Self::with_flights(Table::at(index))
-    }
-
-    const fn with_flights(flights: Table<K, V>) -> Self {
-        Books { hits: 0, misses: 0, evictions: 0, expirations: 0, flights }
-    }
-
-    /// Resets the counts, and marks the keys in flight as from before a
-    /// `clear()`.
-    pub(crate) fn clear(&mut self) {
-        self.hits = 0;
-        self.misses = 0;
-        self.evictions = 0;
-        self.expirations = 0;
-        self.flights.forget_all();
-    }
 }
 
 /// Converts an index that is below `LRU_MAX_ENTRIES` by construction.
