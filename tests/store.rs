@@ -120,3 +120,75 @@ fn a_store_of_ones_own_gets_single_flight_from_the_cache() {
     let info = slow_double_cache().info();
     assert_eq!(info.hits + info.misses, 6);
 }
+
+/// A store whose `abandoned` panics while `ANGRY` is set, and counts its calls.
+struct Grudging(Flaky<u32, Result<u32, String>>);
+
+static ANGRY: AtomicBool = AtomicBool::new(true);
+static ABANDONED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl Store<u32, Result<u32, String>> for Grudging {
+    fn get<Q>(&self, key: &Q) -> Result<Option<Result<u32, String>>, StoreError>
+    where
+        Q: KeyView<Owned = u32> + ?Sized,
+    {
+        self.0.get(key)
+    }
+
+    fn insert(&self, key: u32, value: Result<u32, String>) -> Result<(), StoreError> {
+        self.0.insert(key, value)
+    }
+
+    fn remove<Q>(&self, key: &Q) -> Result<bool, StoreError>
+    where
+        Q: KeyView<Owned = u32> + ?Sized,
+    {
+        self.0.remove(key)
+    }
+
+    fn clear(&self) -> Result<(), StoreError> {
+        self.0.clear()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn abandoned<Q>(&self, _key: &Q)
+    where
+        Q: KeyView<Owned = u32> + ?Sized,
+    {
+        ABANDONED.fetch_add(1, SeqCst);
+        assert!(!ANGRY.load(SeqCst), "abandoned() of the user's store panics");
+    }
+}
+
+#[memoize(store = Grudging(Flaky::new(&NEVER_DOWN)))]
+fn grudged(x: u32) -> Result<u32, String> {
+    assert!(x != 0, "the body panics for 0");
+    if x % 2 == 1 { Err(format!("{x} is odd")) } else { Ok(x / 2) }
+}
+
+#[test]
+fn a_store_whose_abandoned_panics_breaks_neither_a_panicking_body_nor_the_claims() {
+    // The body panics: the store hears of it during the unwinding, and its
+    // own panic there is swallowed (a second panic would abort the
+    // process); the caller gets the body's panic.
+    let body = std::panic::catch_unwind(|| grudged(0)).expect_err("the body panicked");
+    let message = body.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert_eq!(message, "the body panics for 0");
+    assert_eq!(ABANDONED.load(SeqCst), 1);
+    // An uncached result: the store's panic reaches the caller whose store
+    // panicked, after the claim was settled.
+    let store = std::panic::catch_unwind(|| grudged(3)).expect_err("abandoned() panicked");
+    let message = store.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert_eq!(message, "abandoned() of the user's store panics");
+    assert_eq!(ABANDONED.load(SeqCst), 2);
+    // No claim is left behind: other threads compute both keys again.
+    ANGRY.store(false, SeqCst);
+    let again = std::thread::spawn(|| (grudged(3), grudged(4))).join().unwrap();
+    assert_eq!(again, (Err("3 is odd".to_owned()), Ok(2)));
+    assert_eq!(grudged(4), Ok(2));
+    assert_eq!(ABANDONED.load(SeqCst), 3, "the odd key's Err was abandoned again; 4 was stored");
+    assert!(std::panic::catch_unwind(|| grudged(0)).is_err());
+}
