@@ -146,7 +146,10 @@ mod memcached {
             } else {
                 let asked = ttl.as_secs().min(LAST - unix_now());
                 let left = u64::try_from(left).unwrap_or_else(|_| panic!("a ttl of {ttl:?}: never expires"));
-                assert!(left + 60 > asked && left <= asked + 1, "a ttl of {ttl:?}: {left} s left");
+                // memcached's own clock ticks once a second and runs on the
+                // monotonic clock from its start, so it can read a few
+                // seconds behind ours and count that much more left.
+                assert!(left + 60 > asked && left <= asked + 5, "a ttl of {ttl:?}: {left} s left");
             }
         }
     }
