@@ -300,11 +300,11 @@ impl<K: Hash + Eq + Clone, V: Clone> Table<K, V> {
     /// `refresh()` of the key that `matches`: the computations of it running
     /// now are from before it.
     pub(crate) fn forget(&mut self, hash: u64, matches: impl Fn(&K) -> bool) {
-        for e in self.entries.iter_hash_mut(hash) {
+        self.entries.each_of_hash(hash, |e| {
             if e.key.as_ref().is_some_and(&matches) {
                 e.stale = true;
             }
-        }
+        });
     }
 
     /// Looks for a computation of the key that `matches`. A settled entry,
