@@ -419,7 +419,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         #(#attrs)*
         #vis #outer {
             #prelude
-            match #lookup(#site.handle(), #instance, #make, &#view) {
+            match #lookup(#site.handle(), #instance, #make, #view) {
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(ref mut #miss) => {
                     #[allow(clippy::redundant_closure_call)]

@@ -120,20 +120,21 @@ where
     /// Out of line: what is inlined into the memoized function stays in its
     /// frame, which every level of a recursion keeps (at 99c01c7, 96 bytes
     /// a level with this out of line against 192 inlined; a hit costs a
-    /// call more).
+    /// call more). The view comes by value, in registers where it is small
+    /// (one argument's), not in the frame.
     #[inline(never)]
     pub fn lookup<F: ?Sized, S: Store<Q::Owned, V> + 'static>(
         self,
         handle: &'static CacheHandle,
         marker: &F,
         make: impl FnOnce() -> Cache<Q::Owned, V, S>,
-        view: &Q,
+        view: Q,
     ) -> Result<V, Miss<'static, Q::Owned, V, S>> {
         let cache: &'static Cache<Q::Owned, V, S> = handle.instance(marker, make);
         if handle.refresh_requested() {
-            return cache.lookup_refresh(view);
+            return cache.lookup_refresh(&view);
         }
-        cache.lookup(view)
+        cache.lookup(&view)
     }
 
     /// [`lookup`](Self::lookup) for a function with `ttl` or `expires`: its
@@ -145,13 +146,13 @@ where
         handle: &'static CacheHandle,
         marker: &F,
         make: impl FnOnce() -> Cache<Q::Owned, Expiring<V>, S>,
-        view: &Q,
+        view: Q,
     ) -> Result<V, Miss<'static, Q::Owned, Expiring<V>, S>> {
         let cache: &'static Cache<Q::Owned, Expiring<V>, S> = handle.instance(marker, make);
         if handle.refresh_requested() {
-            return cache.lookup_refresh(view).map(|entry| entry.value);
+            return cache.lookup_refresh(&view).map(|entry| entry.value);
         }
-        cache.lookup_fresh(view)
+        cache.lookup_fresh(&view)
     }
 
     /// [`lookup`](Self::lookup) for an `async fn`: the lookup happens now
@@ -294,7 +295,7 @@ impl<Q, V> Plain<Q, V> {
         handle: &'static CacheHandle,
         marker: &F,
         make: impl FnOnce() -> Cache<K, V, S>,
-        view: &Q,
+        view: Q,
     ) -> Result<V, NoMiss> {
         let _ = (handle, marker, make, view);
         Err(NoMiss)
@@ -307,7 +308,7 @@ impl<Q, V> Plain<Q, V> {
         handle: &'static CacheHandle,
         marker: &F,
         make: impl FnOnce() -> Cache<K, Expiring<V>, S>,
-        view: &Q,
+        view: Q,
     ) -> Result<V, NoMiss> {
         let _ = (handle, marker, make, view);
         Err(NoMiss)

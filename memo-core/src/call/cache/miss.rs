@@ -82,9 +82,21 @@ where
     /// [`complete_uncached`](Miss::complete_uncached)) of a miss that stays
     /// where it is: what `#[memoize]` calls, so that the miss is not copied
     /// into the call. The miss is spent: dropping it then does nothing.
+    ///
+    /// Inline, around the work out of line: the caller then sees that the
+    /// miss is spent, and its drop glue, with the register it would keep
+    /// across the call, goes from every level's frame.
     #[doc(hidden)]
-    #[inline(never)]
+    #[inline(always)]
     pub fn complete_in_place(&mut self, value: V, keep: bool) -> V {
+        let value = self.complete_here(value, keep);
+        // Spent already: what was there needs no drop.
+        core::mem::forget(core::mem::replace(&mut self.hold, Hold::Spent));
+        value
+    }
+
+    #[inline(never)]
+    fn complete_here(&mut self, value: V, keep: bool) -> V {
         self.settle_and_release(keep, &value);
         value
     }
