@@ -5,7 +5,8 @@
 //! - a DP whose recursion is `n` deep, `ways(n) = ways(n-1) + ways(n-2) +
 //!   ways(n-3)` at `n = 20,000` from an empty cache, beside the same memo by
 //!   hand, passing a `&mut HashMap` down the recursion (the fastest memo
-//!   there is), and beside the `thread_local!` memo.
+//!   there is), beside the `thread_local!` memo, and, for the shared cache,
+//!   beside the hand-written `Mutex<HashMap>` memo of the other benches.
 //!
 //! The benches run on a thread with a 256 MiB stack, so that the depth fits
 //! whatever a level costs.
@@ -71,6 +72,23 @@ fn ways_by_hand(n: u64, memo: &mut Map) -> u64 {
     v
 }
 
+/// The baseline of the shared cache: the hand-written memo of the other
+/// benches (a `parking_lot::Mutex` over the map: look up, unlock, run, lock,
+/// insert).
+static LOCKED_WAYS: std::sync::LazyLock<parking_lot::Mutex<Map>> = std::sync::LazyLock::new(Default::default);
+
+fn locked_ways(n: u64) -> u64 {
+    if n < 3 {
+        return 1;
+    }
+    if let Some(&v) = LOCKED_WAYS.lock().get(&n) {
+        return v;
+    }
+    let v = locked_ways(n - 1).wrapping_add(locked_ways(n - 2)).wrapping_add(locked_ways(n - 3));
+    LOCKED_WAYS.lock().insert(n, v);
+    v
+}
+
 fn tls_ways(n: u64) -> u64 {
     if n < 3 {
         return 1;
@@ -118,6 +136,13 @@ fn deep(c: &mut Criterion) {
         b.iter_batched(
             || Map::with_capacity_and_hasher(0, foldhash::fast::RandomState::default()),
             |mut memo| ways_by_hand(black_box(DEPTH), &mut memo),
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("by hand: Mutex<HashMap> (baseline)", |b| {
+        b.iter_batched(
+            || *LOCKED_WAYS.lock() = Map::default(),
+            |()| locked_ways(black_box(DEPTH)),
             BatchSize::PerIteration,
         );
     });

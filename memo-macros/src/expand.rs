@@ -355,14 +355,19 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         #select
     };
     if local {
+        let (probe, marker) = (mixed("__memo_probe"), mixed("__memo_instance"));
         return quote! {
             #(#attrs)*
             #vis #outer {
                 #prelude
-                match #lookups.local_lookup(&#site, #instance, &#view) {
+                // One marker for both calls: each `|| {}` is a type of its
+                // own, and the marker's type names the instantiation.
+                let #marker = #instance;
+                match #lookups.local_lookup(&#site, #marker, &#view) {
                     ::core::result::Result::Ok(#value) => #value,
-                    #[allow(unused_mut)]
-                    ::core::result::Result::Err(mut #miss) => {
+                    ::core::result::Result::Err(#probe) => {
+                        #[allow(unused_mut)]
+                        let mut #miss = #lookups.local_miss(&#site, #marker, #probe, &#view);
                         #[allow(clippy::redundant_closure_call)]
                         let #value = (move || #arrow #body_block)();
                         #finish

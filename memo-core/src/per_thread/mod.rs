@@ -187,24 +187,77 @@ fn registered(place: Place, make: bool) -> Option<Rc<LocalHandle>> {
 pub(crate) fn lookup<F: ?Sized, Q, V>(
     site: &'static std::thread::LocalKey<LocalSite>,
     view: &Q,
-) -> Result<V, Option<LocalMiss<Q::Owned, V>>>
+) -> Result<V, LocalProbe>
 where
     Q: KeyView,
     Q::Owned: Clone + 'static,
     V: Clone + 'static,
 {
     // A hit returns the value, a miss only the key's hash: the miss itself
-    // is made apart, so that what a hit moves stays small.
-    let look = |slot: &LocalSlot| slot.cache::<F, Q::Owned, V>().map(|cache| cache.find_or_miss(view));
+    // is made apart ([`open`]), in the frame's one place for it, so that
+    // what a hit moves stays small.
     let found = site.try_with(|site| match site.first.get() {
-        Some(slot) if slot.id == slot_id::<F, LocalCache<Q::Owned, V>>() => look(slot),
-        _ => look(&site.slot::<F, Q::Owned, V>()?),
+        Some(slot) if slot.id == slot_id::<F, LocalCache<Q::Owned, V>>() => look::<F, Q, V>(slot, view),
+        _ => look_found::<F, Q, V>(site, view),
     });
     match found {
         Ok(Some(Ok(value))) => Ok(value),
-        Ok(Some(Err(hash))) => Err(miss::<F, Q, V>(site, hash, view)),
-        _ => Err(None),
+        Ok(Some(Err(hash))) => Err(LocalProbe(Some(hash))),
+        _ => Err(LocalProbe(None)),
     }
+}
+
+#[inline(always)]
+fn look<F: ?Sized, Q, V>(slot: &LocalSlot, view: &Q) -> Option<Result<V, u64>>
+where
+    Q: KeyView,
+    Q::Owned: Clone + 'static,
+    V: Clone + 'static,
+{
+    slot.cache::<F, Q::Owned, V>().map(|cache| cache.find_or_miss(view))
+}
+
+/// [`look`] into a cache that is not the thread's first of the function
+/// (an instantiation of a generic function but the first, or any before
+/// the first is made). Out of line: the slot it finds stays in its own
+/// frame, not in the recursion's.
+#[cold]
+#[inline(never)]
+fn look_found<F: ?Sized, Q, V>(site: &LocalSite, view: &Q) -> Option<Result<V, u64>>
+where
+    Q: KeyView,
+    Q::Owned: Clone + 'static,
+    V: Clone + 'static,
+{
+    look::<F, Q, V>(&site.slot::<F, Q::Owned, V>()?, view)
+}
+
+/// What a thread's lookup that did not hit found: the key's hash, for
+/// [`open`] to make the miss with, or nothing where this thread's caches
+/// are gone (it is exiting) or in use by the registry.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct LocalProbe(Option<u64>);
+
+impl LocalProbe {
+    /// Nothing found: the call is not cached.
+    pub(crate) const NONE: LocalProbe = LocalProbe(None);
+}
+
+/// The miss that `probe` found for `view`: `None` where the call is not to
+/// be cached (the thread's caches are gone).
+#[inline(always)]
+pub(crate) fn open<F: ?Sized, Q, V>(
+    site: &'static std::thread::LocalKey<LocalSite>,
+    probe: LocalProbe,
+    view: &Q,
+) -> Option<LocalMiss<Q::Owned, V>>
+where
+    Q: KeyView,
+    Q::Owned: Clone + 'static,
+    V: Clone + 'static,
+{
+    miss::<F, Q, V>(site, probe.0?, view)
 }
 
 /// The miss of `view` (whose hash is `hash`) in this thread's cache of

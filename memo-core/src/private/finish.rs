@@ -162,7 +162,10 @@ where
 {
     #[inline(always)]
     fn finish(self, value: V, keep: bool) -> V {
-        finish_local(self, value, keep)
+        let value = finish_local(self, value, keep);
+        // Taken already: said here, so that the caller's drop glue goes.
+        core::mem::forget(self.take());
+        value
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 pub use crate::call::site::{Place, Site};
-pub use crate::per_thread::LocalSite;
+pub use crate::per_thread::{LocalProbe, LocalSite};
 pub use crate::store::key::{ByRef, ByVal, View};
 
 mod finish;

@@ -23,7 +23,7 @@
 
 use core::marker::PhantomData;
 
-use crate::per_thread::{LocalMiss, LocalSite};
+use crate::per_thread::{LocalMiss, LocalProbe, LocalSite};
 use crate::store::Store;
 use crate::store::key::KeyView;
 use crate::{Cache, CacheHandle, Expiring, Miss};
@@ -51,9 +51,23 @@ impl<Q, V, Scope, M> Probe<Q, V, Scope, M> {
 /// The lookups of a function whose key and value can be cached.
 pub struct Cached<Q, V>(PhantomData<fn(Q) -> V>);
 
+impl<Q, V> Clone for Cached<Q, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<Q, V> Copy for Cached<Q, V> {}
+
 /// The lookups of a function whose key or value cannot be cached, which
 /// the checks have reported already: every call computes.
 pub struct Plain<Q, V>(PhantomData<fn(Q) -> V>);
+
+impl<Q, V> Clone for Plain<Q, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<Q, V> Copy for Plain<Q, V> {}
 
 /// `Probe::select` for types that can be cached.
 pub trait ToCache {
@@ -200,18 +214,33 @@ where
     Q::Owned: Clone + 'static,
     V: Clone + 'static,
 {
-    /// This thread's cache of a `scope = thread` function: a miss is
-    /// `Err(Some(miss))`, and `Err(None)` when the thread is exiting and its
-    /// caches are gone.
+    /// This thread's cache of a `scope = thread` function: a hit, or what
+    /// [`local_miss`](Self::local_miss) makes the miss of.
     #[inline(always)]
     pub fn local_lookup<F: ?Sized>(
         self,
         site: &'static std::thread::LocalKey<LocalSite>,
         marker: &F,
         view: &Q,
-    ) -> Result<V, Option<LocalMiss<Q::Owned, V>>> {
+    ) -> Result<V, LocalProbe> {
         let _ = marker;
         crate::per_thread::lookup::<F, _, _>(site, view)
+    }
+
+    /// The miss that [`local_lookup`](Self::local_lookup) found, made
+    /// where the memoized function keeps it (one copy in the frame, not a
+    /// second one moved out of a `Result`); `None` when the thread is
+    /// exiting and its caches are gone.
+    #[inline(always)]
+    pub fn local_miss<F: ?Sized>(
+        self,
+        site: &'static std::thread::LocalKey<LocalSite>,
+        marker: &F,
+        probe: LocalProbe,
+        view: &Q,
+    ) -> Option<LocalMiss<Q::Owned, V>> {
+        let _ = marker;
+        crate::per_thread::open::<F, _, _>(site, probe, view)
     }
 }
 
@@ -344,14 +373,27 @@ impl<Q, V> Plain<Q, V> {
 
     /// A miss.
     #[inline(always)]
-    pub fn local_lookup<F: ?Sized, K>(
+    pub fn local_lookup<F: ?Sized>(
         self,
         site: &'static std::thread::LocalKey<LocalSite>,
         marker: &F,
         view: &Q,
-    ) -> Result<V, Option<NoLocalMiss<K>>> {
+    ) -> Result<V, LocalProbe> {
         let _ = (site, marker, view);
-        Err(None)
+        Err(LocalProbe::NONE)
+    }
+
+    /// No miss: nothing is cached.
+    #[inline(always)]
+    pub fn local_miss<F: ?Sized, K>(
+        self,
+        site: &'static std::thread::LocalKey<LocalSite>,
+        marker: &F,
+        probe: LocalProbe,
+        view: &Q,
+    ) -> Option<NoLocalMiss<K>> {
+        let _ = (site, marker, probe, view);
+        None
     }
 }
 
