@@ -87,6 +87,11 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     /// are not (kept here rather than in every miss, which a memoized
     /// recursion keeps in every level's frame).
     abandon: OnceLock<Abandon<K, V, S>>,
+    /// The I/O threads of an `async fn` on a store that blocks, made at its
+    /// first blocking operation: a lane of the cache's own, so that a
+    /// function never waits for the threads of another.
+    #[cfg(feature = "async")]
+    lane: OnceLock<Box<crate::call::offload::Lane>>,
     single_flight: bool,
     /// How often misses sweep expired entries out, and when one last did.
     sweep_every: Option<Duration>,
@@ -111,6 +116,8 @@ impl<K, V, S> Cache<K, V, S> {
             flights: OnceLock::new(),
             epoch: AtomicU64::new(0),
             abandon: OnceLock::new(),
+            #[cfg(feature = "async")]
+            lane: OnceLock::new(),
             single_flight: true,
             sweep_every: None,
             last_sweep: Mutex::new(None),
@@ -164,6 +171,12 @@ impl<K, V, S> Cache<K, V, S> {
         self.warnings.store_error(self.name, error);
         #[cfg(not(feature = "log"))]
         let _ = error;
+    }
+
+    /// The cache's I/O threads (see [`Lane`](crate::call::offload::Lane)).
+    #[cfg(feature = "async")]
+    pub(crate) fn lane(&self) -> &crate::call::offload::Lane {
+        self.lane.get_or_init(|| Box::new(crate::call::offload::Lane::new()))
     }
 
     /// The cache's own single-flight table, if a miss has made it.
