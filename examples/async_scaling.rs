@@ -93,8 +93,9 @@ fn stalling_proxy(upstream: String) -> (String, Arc<AtomicBool>) {
     (format!("redis://{addr}"), stalled)
 }
 
-static PROXY: LazyLock<(String, Arc<AtomicBool>)> =
-    LazyLock::new(|| stalling_proxy(redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned()));
+static PROXY: LazyLock<(String, Arc<AtomicBool>)> = LazyLock::new(|| {
+    stalling_proxy(redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned())
+});
 
 #[memoize(store = Tiered::new(
     Lru::new(NonZeroUsize::new(4096).unwrap()),

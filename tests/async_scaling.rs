@@ -77,6 +77,9 @@ fn memcached() -> String {
     std::env::var("MEMO_TEST_MEMCACHED").unwrap_or_default().split(',').next().unwrap_or_default().to_owned()
 }
 
+/// What a client sent the proxy after it stalled.
+type Held = Arc<Mutex<Vec<u8>>>;
+
 /// A TCP proxy to a real server, whose replies it holds back for `delay`
 /// (a server far away), and which can be told to [`stall`](Proxy::stall):
 /// from then on it forwards nothing (what clients send is kept, to count),
@@ -85,7 +88,7 @@ struct Proxy {
     addr: String,
     stalled: Arc<AtomicBool>,
     /// What clients sent after the stall, a buffer per connection.
-    held: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>>,
+    held: Arc<Mutex<Vec<Held>>>,
 }
 
 impl Proxy {
@@ -93,7 +96,7 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stalled = Arc::new(AtomicBool::new(false));
-        let held: Arc<Mutex<Vec<Arc<Mutex<Vec<u8>>>>>> = Arc::default();
+        let held: Arc<Mutex<Vec<Held>>> = Arc::default();
         let (on, kept) = (Arc::clone(&stalled), Arc::clone(&held));
         thread::spawn(move || {
             for client in listener.incoming().flatten() {
@@ -190,8 +193,10 @@ async fn near_hits_are_answered_in_line_while_the_far_server_hangs() {
     // The values go to the far server after the calls return: all there
     // before it stalls, so that no insert is left hanging on it.
     let far: Redis<u64, u64> = Redis::new(&redis_url()).namespace(TRIPLED_NAMESPACE).version(run());
-    until("the far server has every value", || (0..1000).all(|x| far.get(&Exact(&x)).ok().flatten() == Some(3 * x)))
-        .await;
+    until("the far server has every value", || {
+        (0..1000).all(|x| far.get(&Exact(&x)).ok().flatten() == Some(3 * x))
+    })
+    .await;
     STALLING.stall();
     // Keys the near tier lacks go to the far server, which never answers.
     let hung = started((0..16).map(|x| tripled(10_000 + x))).await;

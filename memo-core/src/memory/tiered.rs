@@ -198,7 +198,11 @@ where
     S: Store<K, V>,
     Q: KeyView<Owned = K> + ?Sized,
 {
-    if S::BLOCKING { store.get_in_process(key, fresh) } else { store.get_fresh(key, fresh).unwrap_or(Found::Miss) }
+    if S::BLOCKING {
+        store.get_in_process(key, fresh)
+    } else {
+        store.get_fresh(key, fresh).unwrap_or(Found::Miss)
+    }
 }
 
 /// Stores `value` in `store` without blocking: in all of it if it does not

@@ -187,7 +187,10 @@ where
         let cache = handle.instance(marker, make);
         if S::BLOCKING {
             let fresh: fn(&Expiring<V>) -> bool = |entry| entry.is_fresh(crate::clock::now());
-            return cache.lookup_offloaded(view, fresh).map(|entry| entry.value).map_err(crate::PendingFresh::from);
+            return cache
+                .lookup_offloaded(view, fresh)
+                .map(|entry| entry.value)
+                .map_err(crate::PendingFresh::from);
         }
         cache.lookup_fresh_async(view)
     }

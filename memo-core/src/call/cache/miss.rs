@@ -198,13 +198,13 @@ where
         };
         let key = match (keep, &mut self.hold) {
             (false, _) => None,
-            (true, Hold::Claimed(ticket)) => {
-                cache.flights_made().and_then(|flights| flights.take_key(ticket, |key, born| {
+            (true, Hold::Claimed(ticket)) => cache.flights_made().and_then(|flights| {
+                flights.take_key(ticket, |key, born| {
                     if cache.epoch() == born {
                         in_process(key);
                     }
-                }))
-            }
+                })
+            }),
             (true, hold) => match core::mem::replace(hold, Hold::Spent) {
                 Hold::Unclaimed(key, born) => {
                     cache.flights().keep(key.clone(), || cache.epoch() == born, |key| in_process(&key));
