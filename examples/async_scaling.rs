@@ -2,8 +2,10 @@
 //! hangs, the two numbers the README quotes:
 //!
 //! 1. 1,000 concurrent misses on distinct keys, on a real Redis (and on
-//!    memcached, if `MEMO_MEMCACHED_SERVERS` is set): the wall time from the
-//!    first call to the last value, best and median of five rounds.
+//!    memcached, if `MEMO_MEMCACHED_SERVERS` is set), on loopback and
+//!    through a proxy that holds each reply back 1 ms (a server across a
+//!    network): the wall time from the first call to the last value, best
+//!    and median of five rounds.
 //! 2. The near hits of a `Tiered(Lru, Redis)` function while its far server
 //!    hangs (a proxy to the real Redis that stops answering, and 16 calls
 //!    on keys the near tier lacks, stuck on it for their 2 s deadline): how
@@ -15,7 +17,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -60,9 +62,10 @@ async fn thousand_misses<F: Future<Output = u64> + Send + 'static>(call: fn(u64)
     times
 }
 
-/// A proxy to the Redis at `upstream` that forwards until it is told to
+/// A proxy to the server at `upstream` that holds each reply back for
+/// `delay` (a server across a network), and forwards until it is told to
 /// stall, then forwards and answers nothing.
-fn stalling_proxy(upstream: String) -> (String, Arc<AtomicBool>) {
+fn proxy(upstream: String, delay: Duration) -> (String, Arc<AtomicBool>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let stalled = Arc::new(AtomicBool::new(false));
@@ -80,26 +83,56 @@ fn stalling_proxy(upstream: String) -> (String, Arc<AtomicBool>) {
                     }
                 }
             });
+            let (chunks, due) = mpsc::channel::<(Instant, Vec<u8>)>();
             thread::spawn(move || {
                 let mut buf = vec![0; 64 * 1024];
                 while let Ok(n @ 1..) = server.read(&mut buf) {
-                    if to_client.write_all(&buf[..n]).is_err() {
+                    if chunks.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            });
+            thread::spawn(move || {
+                for (at, chunk) in due {
+                    thread::sleep(at.saturating_duration_since(Instant::now()));
+                    if to_client.write_all(&chunk).is_err() {
                         return;
                     }
                 }
             });
         }
     });
-    (format!("redis://{addr}"), stalled)
+    (addr, stalled)
 }
 
-static PROXY: LazyLock<(String, Arc<AtomicBool>)> = LazyLock::new(|| {
-    stalling_proxy(redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned())
+fn redis_addr() -> String {
+    redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned()
+}
+
+/// Each reply comes this much later through the proxies of the "across a
+/// network" rounds.
+const NETWORK: Duration = Duration::from_millis(1);
+
+static STALLING: LazyLock<(String, Arc<AtomicBool>)> = LazyLock::new(|| proxy(redis_addr(), Duration::ZERO));
+static FAR_REDIS: LazyLock<(String, Arc<AtomicBool>)> = LazyLock::new(|| proxy(redis_addr(), NETWORK));
+static FAR_MEMCACHED: LazyLock<(String, Arc<AtomicBool>)> = LazyLock::new(|| {
+    let servers = std::env::var("MEMO_MEMCACHED_SERVERS").unwrap_or_default();
+    proxy(servers.split(',').next().unwrap_or_default().to_owned(), NETWORK)
 });
+
+#[memoize(store = Redis::new(&format!("redis://{}", FAR_REDIS.0)).version(version()).timeout(Duration::from_secs(1)))]
+async fn on_far_redis(x: u64) -> u64 {
+    x * 7
+}
+
+#[memoize(store = Memcached::new([&FAR_MEMCACHED.0]).version(version()).timeout(Duration::from_secs(1)))]
+async fn on_far_memcached(x: u64) -> u64 {
+    x * 7
+}
 
 #[memoize(store = Tiered::new(
     Lru::new(NonZeroUsize::new(4096).unwrap()),
-    Redis::new(&PROXY.0).version(version()).timeout(Duration::from_secs(2)).lock(false),
+    Redis::new(&format!("redis://{}", STALLING.0)).version(version()).timeout(Duration::from_secs(2)).lock(false),
 ))]
 async fn tiered(x: u64) -> u64 {
     x * 3
@@ -112,7 +145,7 @@ async fn near_hits_while_the_far_server_hangs() -> (u64, Duration) {
         assert_eq!(tiered(x).await, x * 3);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    PROXY.1.store(true, SeqCst);
+    STALLING.1.store(true, SeqCst);
     let hung: Vec<_> = (0..16).map(|x| tokio::spawn(tiered(1_000_000 + x))).collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let start = Instant::now();
@@ -148,9 +181,11 @@ fn report(what: &str, times: &[Duration]) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
-    report("1,000 concurrent misses on distinct keys, Redis", &thousand_misses(on_redis).await);
+    report("1,000 concurrent misses on distinct keys, Redis on loopback", &thousand_misses(on_redis).await);
+    report("the same, Redis 1 ms away", &thousand_misses(on_far_redis).await);
     if std::env::var_os("MEMO_MEMCACHED_SERVERS").is_some() {
-        report("1,000 concurrent misses on distinct keys, memcached", &thousand_misses(on_memcached).await);
+        report("the same, memcached on loopback", &thousand_misses(on_memcached).await);
+        report("the same, memcached 1 ms away", &thousand_misses(on_far_memcached).await);
     }
     let (hits, first) = near_hits_while_the_far_server_hangs().await;
     println!(

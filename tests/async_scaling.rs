@@ -235,9 +235,15 @@ async fn a_function_on_a_hung_redis_does_not_delay_one_on_a_healthy_redis() {
     let Some(_) = server_env("MEMO_TEST_REDIS_URL") else { return };
     let hung = started((0..16).map(on_a_hung_redis)).await;
     assert_eq!(within("a call on the healthy server", on_a_healthy_redis(1)).await, 3);
-    assert_eq!(within("a hit on the healthy server", on_a_healthy_redis(1)).await, 3);
-    let info = on_a_healthy_redis_cache().info();
-    assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0));
+    // The value goes to the server after the call returned: a hit once it
+    // is there.
+    within("a hit on the healthy server", async {
+        while on_a_healthy_redis_cache().info().hits == 0 {
+            assert_eq!(on_a_healthy_redis(1).await, 3);
+        }
+    })
+    .await;
+    assert_eq!(on_a_healthy_redis_cache().info().store_errors, 0);
     assert!(hung.iter().all(|call| !call.is_finished()), "the hung server answered");
     hung.iter().for_each(JoinHandle::abort);
 }
@@ -257,9 +263,15 @@ async fn a_function_on_a_hung_memcached_does_not_delay_one_on_a_healthy_memcache
     let Some(_) = server_env("MEMO_TEST_MEMCACHED") else { return };
     let hung = started((0..16).map(on_a_hung_memcached)).await;
     assert_eq!(within("a call on the healthy server", on_a_healthy_memcached(1)).await, 3);
-    assert_eq!(within("a hit on the healthy server", on_a_healthy_memcached(1)).await, 3);
-    let info = on_a_healthy_memcached_cache().info();
-    assert_eq!((info.hits, info.misses, info.store_errors), (1, 1, 0));
+    // The value goes to the server after the call returned: a hit once it
+    // is there.
+    within("a hit on the healthy server", async {
+        while on_a_healthy_memcached_cache().info().hits == 0 {
+            assert_eq!(on_a_healthy_memcached(1).await, 3);
+        }
+    })
+    .await;
+    assert_eq!(on_a_healthy_memcached_cache().info().store_errors, 0);
     assert!(hung.iter().all(|call| !call.is_finished()), "the hung server answered");
     hung.iter().for_each(JoinHandle::abort);
 }
@@ -283,7 +295,8 @@ async fn a_thousand_concurrent_misses_do_not_queue_a_few_at_a_time() {
     // A miss makes four round trips of at least 150 ms (GET and the lock's
     // SET NX; then SET and the lock's delete): eight at a time, a thousand
     // take at least 1000 * 2 * 150 ms / 8 = 37.5 s before the last lookup
-    // is answered, far past the watchdog.
+    // is answered, far past the watchdog; 64 at a time (a lane's limit),
+    // about 4.7 s.
     let calls: Vec<_> = (0..1000).map(|x| tokio::spawn(far_away(x))).collect();
     within("a thousand concurrent misses", async {
         for (x, call) in (0..).zip(calls) {

@@ -202,7 +202,7 @@ pub trait Store<K, V>: Send + Sync {
     /// [`get_in_process`](Store::get_in_process) and
     /// [`insert_in_process`](Store::insert_in_process) in line. The I/O
     /// threads are the cache's own (a function never waits for another's),
-    /// and a cache starts one more whenever all of its are busy, up to 256.
+    /// and a cache starts one more whenever all of its are busy, up to 64.
     const BLOCKING: bool = false;
 
     /// For a store that [blocks](Store::BLOCKING): what it holds for `key`
