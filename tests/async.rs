@@ -338,3 +338,93 @@ async fn a_waiter_polled_once_and_kept_alive_leaves_no_stale_value() {
     })
     .await;
 }
+
+/// Where each call to [`Far`] ran: its operation and its thread's name.
+static FAR_CALLS: std::sync::Mutex<Vec<(&str, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// A far store of the user's that says it blocks (as a store on a server
+/// does) and records where each of its calls ran.
+#[derive(Default)]
+struct Far(std::sync::Mutex<std::collections::HashMap<u64, u64>>);
+
+impl Far {
+    fn record(op: &'static str) {
+        let thread = std::thread::current().name().unwrap_or_default().to_owned();
+        FAR_CALLS.lock().unwrap().push((op, thread));
+    }
+}
+
+impl memo::Store<u64, u64> for Far {
+    fn get<Q>(&self, key: &Q) -> Result<Option<u64>, memo::StoreError>
+    where
+        Q: memo::KeyView<Owned = u64> + ?Sized,
+    {
+        Far::record("get");
+        Ok(self.0.lock().unwrap().get(&key.to_owned_key()).copied())
+    }
+
+    fn insert(&self, key: u64, value: u64) -> Result<(), memo::StoreError> {
+        Far::record("insert");
+        self.0.lock().unwrap().insert(key, value);
+        Ok(())
+    }
+
+    fn remove<Q>(&self, key: &Q) -> Result<bool, memo::StoreError>
+    where
+        Q: memo::KeyView<Owned = u64> + ?Sized,
+    {
+        Ok(self.0.lock().unwrap().remove(&key.to_owned_key()).is_some())
+    }
+
+    fn clear(&self) -> Result<(), memo::StoreError> {
+        self.0.lock().unwrap().clear();
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    const BLOCKING: bool = true;
+}
+
+#[memoize(store = memo::Tiered::new(memo::Lru::new(std::num::NonZeroUsize::new(100).unwrap()), Far::default()))]
+async fn tiered_double(x: u64) -> u64 {
+    x * 2
+}
+
+/// Polls `future` once: its value if that answers it.
+fn poll_once<T>(future: impl Future<Output = T>) -> Option<T> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(future).poll(&mut cx) {
+        std::task::Poll::Ready(value) => Some(value),
+        std::task::Poll::Pending => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tiered_store_answers_near_hits_in_line_and_only_far_calls_go_to_io_threads() {
+    // A miss: the far store is asked on an I/O thread.
+    assert_eq!(poll_once(tiered_double(4)), None, "a far lookup was answered in line");
+    assert_eq!(within("a miss", tiered_double(4)).await, 8);
+    // The value went to the near tier before the call returned: the next
+    // call is answered on its first poll, on this thread.
+    for _ in 0..100 {
+        assert_eq!(poll_once(tiered_double(4)), Some(8), "a near hit was not answered in line");
+    }
+    within("the far insert", async {
+        while !FAR_CALLS.lock().unwrap().iter().any(|(op, _)| *op == "insert") {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+    let calls = FAR_CALLS.lock().unwrap().clone();
+    let mut ops: Vec<&str> = calls.iter().map(|(op, _)| *op).collect();
+    ops.sort_unstable();
+    // The first poll's lookup and the awaited call's: two gets, one insert;
+    // none for the 100 near hits.
+    assert_eq!(ops, ["get", "get", "insert"], "{calls:?}");
+    assert!(calls.iter().all(|(_, thread)| thread.starts_with("memo-io-")), "{calls:?}");
+    let info = tiered_double_cache().info();
+    assert_eq!((info.hits, info.misses), (100, 1));
+}

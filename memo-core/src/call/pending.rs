@@ -15,9 +15,10 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use crate::call::cache::{Cache, Miss};
-use crate::call::offload::{self, Offloaded};
+use crate::call::offload::Offloaded;
 use crate::clock;
 use crate::flight::Want;
+use crate::parts::nesting::Inside;
 use crate::store::expiry::{Expiring, Found};
 use crate::store::key::{Exact, KeyView};
 use crate::store::{Store, StoreError};
@@ -39,8 +40,9 @@ enum Step<'c, K, V, S> {
     /// `key` in case the wait ends without a value or a claim.
     Waiting { at: crate::flight::Waiting, key: K },
     /// Looking `key` up in a store that blocks on the network, on an I/O
-    /// thread; `accept` says whether a stored value answers.
-    Looking { job: Offloaded<Result<Option<V>, StoreError>>, key: K, accept: fn(&V) -> bool },
+    /// thread; `accept` says whether a stored value answers, `expired`
+    /// whether the in-process part of the store held one that did not.
+    Looking { job: Offloaded<Result<Option<V>, StoreError>>, key: K, accept: fn(&V) -> bool, expired: bool },
     /// Answered.
     Done,
 }
@@ -140,17 +142,37 @@ where
     S: Store<K, V> + 'static,
 {
     /// The async lookup of a `'static` cache whose store blocks on the
-    /// network ([`Store::BLOCKING`]): the store is asked on an I/O thread and
-    /// the task waits without blocking its thread. `accept` says whether a
-    /// stored value answers (a fresh one, for values that expire).
-    pub(crate) fn lookup_offloaded(
+    /// network ([`Store::BLOCKING`]): what the store holds in the process
+    /// ([`Store::get_in_process`]) answers in line; else the store is asked
+    /// on an I/O thread of the cache's lane and the task waits without
+    /// blocking its thread. `accept` says whether a stored value answers (a
+    /// fresh one, for values that expire).
+    pub(crate) fn lookup_offloaded<Q>(
         &'static self,
-        key: K,
+        view: &Q,
         accept: fn(&V) -> bool,
-    ) -> Pending<'static, K, V, S> {
+    ) -> Result<V, Pending<'static, K, V, S>>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        // The user's store, or the user's `Eq` in it, may call back into
+        // memo: what it calls must not wait (see `nesting`).
+        let inside = Inside::new();
+        let near = self.store().get_in_process(view, &accept);
+        drop(inside);
+        let expired = match near {
+            // Checked again: a store of the user's may ignore `fresh`.
+            Found::Hit(value) if accept(&value) => {
+                self.count_hit();
+                return Ok(value);
+            }
+            Found::Hit(_) | Found::Expired => true,
+            Found::Miss => false,
+        };
+        let key = view.to_owned_key();
         let asked = key.clone();
-        let job = offload::run(move || self.store().get(&Exact(&asked)));
-        Pending { cache: self, step: Step::Looking { job, key, accept } }
+        let job = self.lane().run(move || self.store().get(&Exact(&asked)));
+        Err(Pending { cache: self, step: Step::Looking { job, key, accept, expired } })
     }
 }
 
@@ -169,10 +191,13 @@ where
         found: Option<Result<Option<V>, StoreError>>,
         key: &K,
         accept: fn(&V) -> bool,
+        expired: bool,
     ) -> Step<'c, K, V, S> {
-        // A stale value counts as an expired entry; the server drops it.
+        // A stale value counts as an expired entry, once, whichever part of
+        // the store held it; the server drops it.
         let found = match found {
             Some(Ok(Some(value))) => Ok(if accept(&value) { Found::Hit(value) } else { Found::Expired }),
+            Some(Ok(None)) if expired => Ok(Found::Expired),
             Some(Ok(None)) => Ok(Found::Miss),
             Some(Err(error)) => Err(error),
             None => Err(StoreError::new("the store panicked")),
@@ -237,11 +262,11 @@ where
                         }
                     };
                 }
-                Step::Looking { mut job, key, accept } => match Pin::new(&mut job).poll(cx) {
+                Step::Looking { mut job, key, accept, expired } => match Pin::new(&mut job).poll(cx) {
                     // Answered: a value, a miss, or a wait for another task.
-                    Poll::Ready(found) => this.step = cache.found(found, &key, accept),
+                    Poll::Ready(found) => this.step = cache.found(found, &key, accept, expired),
                     Poll::Pending => {
-                        this.step = Step::Looking { job, key, accept };
+                        this.step = Step::Looking { job, key, accept, expired };
                         return Poll::Pending;
                     }
                 },

@@ -85,10 +85,16 @@ impl<K, V> Flights<K, V> {
     }
 
     /// The key that `ticket` holds, to be stored by the caller (not under
-    /// this lock), unless a `clear()` or `refresh()` came since.
+    /// this lock), unless a `clear()` came since, with the epoch its
+    /// computation began in; `keep` has them first, under the lock, to
+    /// store what can be stored at once (as `settle_keeping`'s `store`).
     #[cfg(feature = "async")]
-    pub(crate) fn take_key(&self, ticket: &Ticket) -> Option<(K, u64)> {
-        self.shards.lock(ticket.part()).take_key(ticket)
+    pub(crate) fn take_key(&self, ticket: &Ticket, keep: impl FnOnce(&K, u64)) -> Option<(K, u64)> {
+        let mut table = self.shards.lock(ticket.part());
+        let (key, born) = table.take_key(ticket)?;
+        keep(&key, born);
+        drop(table);
+        Some((key, born))
     }
 
     /// `clear()`: every computation running now is from before it.

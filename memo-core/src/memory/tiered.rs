@@ -14,7 +14,10 @@ use crate::store::{FunctionId, Store, StoreError};
 /// A lookup asks the near store, then the far one, and keeps what the far one
 /// had in the near one. A value is stored in both. `remove` and `clear` act on
 /// both. A failure of the far store is an error only if the near store had
-/// nothing to say: a near hit never waits for the network.
+/// nothing to say: a near hit never waits for the network. In an `async fn`
+/// a near hit is answered in line, on the task's thread, and a value goes to
+/// the near store in line too; only the far store's operations go to memo's
+/// I/O threads (see [`Store::get_in_process`]).
 ///
 /// The near store of each process keeps its own copies: a value removed or
 /// replaced through another process stays in this one's near store until it
@@ -144,6 +147,35 @@ where
 
     const BLOCKING: bool = N::BLOCKING || F::BLOCKING;
 
+    /// The tiers that do not block, asked whole, and the in-process part of
+    /// those that do: an `async fn`'s near hits are answered in line. A far
+    /// hit found so fills the near tier, as [`get`](Store::get) does.
+    fn get_in_process<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Found<V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let near = in_process(&self.near, key, fresh);
+        if let Found::Hit(value) = near {
+            return Found::Hit(value);
+        }
+        match in_process(&self.far, key, fresh) {
+            Found::Hit(value) => {
+                let _ = keep_in_process(&self.near, key.to_owned_key(), value.clone());
+                Found::Hit(value)
+            }
+            Found::Expired => Found::Expired,
+            Found::Miss => near,
+        }
+    }
+
+    /// The tiers that do not block get `value`, and the in-process part of
+    /// those that do. A failure of the near tier changes nothing, as in
+    /// [`insert`](Store::insert).
+    fn insert_in_process(&self, key: K, value: V) -> Result<(), StoreError> {
+        let _ = keep_in_process(&self.near, key.clone(), value.clone());
+        keep_in_process(&self.far, key, value)
+    }
+
     /// Both tiers serve the function: either may be a shared store.
     fn abandoned<Q>(&self, key: &Q)
     where
@@ -157,4 +189,24 @@ where
         self.near.bind(function);
         self.far.bind(function);
     }
+}
+
+/// What `store` finds for `key` without blocking: all of it if it does not
+/// block, else its in-process part. A failure is a miss.
+fn in_process<K, V, S, Q>(store: &S, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Found<V>
+where
+    S: Store<K, V>,
+    Q: KeyView<Owned = K> + ?Sized,
+{
+    if S::BLOCKING {
+        store.get_in_process(key, fresh)
+    } else {
+        store.get_fresh(key, fresh).unwrap_or(Found::Miss)
+    }
+}
+
+/// Stores `value` in `store` without blocking: in all of it if it does not
+/// block, else in its in-process part.
+fn keep_in_process<K, V, S: Store<K, V>>(store: &S, key: K, value: V) -> Result<(), StoreError> {
+    if S::BLOCKING { store.insert_in_process(key, value) } else { store.insert(key, value) }
 }

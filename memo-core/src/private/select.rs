@@ -184,7 +184,7 @@ where
     ) -> Result<V, crate::Pending<'static, Q::Owned, V, S>> {
         let cache = handle.instance(marker, make);
         if S::BLOCKING {
-            return Err(cache.lookup_offloaded(view.to_owned_key(), |_| true));
+            return cache.lookup_offloaded(view, |_| true);
         }
         cache.lookup_async(view)
     }
@@ -202,7 +202,10 @@ where
         let cache = handle.instance(marker, make);
         if S::BLOCKING {
             let fresh: fn(&Expiring<V>) -> bool = |entry| entry.is_fresh(crate::clock::now());
-            return Err(crate::PendingFresh::from(cache.lookup_offloaded(view.to_owned_key(), fresh)));
+            return cache
+                .lookup_offloaded(view, fresh)
+                .map(|entry| entry.value)
+                .map_err(crate::PendingFresh::from);
         }
         cache.lookup_fresh_async(view)
     }

@@ -198,8 +198,46 @@ pub trait Store<K, V>: Send + Sync {
 
     /// Whether the store's operations block on the network (a cache
     /// server): then the lookups and inserts of an `async fn` run them on
-    /// memo's I/O threads, never on the executor's.
+    /// memo's I/O threads, never on the executor's, after asking
+    /// [`get_in_process`](Store::get_in_process) and
+    /// [`insert_in_process`](Store::insert_in_process) in line. The I/O
+    /// threads are the cache's own (a function never waits for another's),
+    /// and a cache starts one more whenever all of its are busy, up to 64.
     const BLOCKING: bool = false;
+
+    /// For a store that [blocks](Store::BLOCKING): what it holds for `key`
+    /// in this process, found without blocking (a [`Tiered`](crate::Tiered)
+    /// store's near tier), as [`get_fresh`](Store::get_fresh) would find it.
+    /// The lookup of an `async fn` asks it in line, on the task's thread; a
+    /// [`Found::Hit`] answers the call there, with no thread hop, and
+    /// anything else sends [`get`](Store::get) to an I/O thread, which asks
+    /// the whole store (this part again included). A store that
+    /// [counts lookups](Store::COUNTS_LOOKUPS) counts a hit here as one of
+    /// `get`'s, and nothing else (the `get` that follows counts it). The
+    /// default has nothing in the process: `Found::Miss`.
+    fn get_in_process<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Found<V>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        let _ = (key, fresh);
+        Found::Miss
+    }
+
+    /// For a store that [blocks](Store::BLOCKING): stores `value` for `key`
+    /// in what the store holds in this process, without blocking (a
+    /// [`Tiered`](crate::Tiered) store's near tier). An `async fn` that
+    /// computed a value calls it in line, before its waiting tasks get the
+    /// value, then sends [`insert`](Store::insert), which stores it in the
+    /// whole store (this part again included), to an I/O thread. The default
+    /// keeps nothing in the process.
+    ///
+    /// # Errors
+    ///
+    /// As for [`insert`](Store::insert).
+    fn insert_in_process(&self, key: K, value: V) -> Result<(), StoreError> {
+        let _ = (key, value);
+        Ok(())
+    }
 
     /// Called once, when `#[memoize]` makes the cache of a function (of each
     /// instantiation of a generic one), with the [`FunctionId`] it serves. A

@@ -192,23 +192,42 @@ where
     S: Store<K, V> + 'static,
 {
     /// [`complete`](Miss::complete) for a store that blocks on the network,
-    /// from an `async fn`: the value goes to the store on an I/O thread, and
-    /// to the waiting tasks at once. A lookup that starts before the store has
-    /// it may compute it again; it never gets a wrong value.
+    /// from an `async fn`: the value goes to the in-process part of the
+    /// store in line ([`Store::insert_in_process`]) and to the waiting tasks
+    /// at once, and to the whole store on an I/O thread of the cache's lane.
+    /// A lookup that starts before the store has it may compute it again; it
+    /// never gets a wrong value.
     pub(crate) fn complete_offloaded(mut self, value: V, keep: bool) -> V {
+        let cache = self.cache;
+        // In line, as a sync miss stores: under the flight table's lock,
+        // unless a `clear()` or `refresh()` came since the miss began, so
+        // that one that comes now wins (see `Flights::settle_keeping`).
+        let in_process = |key: &K| {
+            if let Err(error) = cache.store.insert_in_process(key.clone(), value.clone()) {
+                cache.store_failed(&error);
+            }
+            cache.settles.fetch_add(1, Release);
+        };
         let key = match (keep, &mut self.hold) {
             (false, _) => None,
-            (true, Hold::Claimed(ticket)) => {
-                self.cache.flights_made().and_then(|flights| flights.take_key(ticket))
-            }
+            (true, Hold::Claimed(ticket)) => cache.flights_made().and_then(|flights| {
+                flights.take_key(ticket, |key, born| {
+                    if cache.epoch() == born {
+                        in_process(key);
+                    }
+                })
+            }),
             (true, hold) => match core::mem::replace(hold, Hold::Spent) {
-                Hold::Unclaimed(key, born) => Some((key, born)),
+                Hold::Unclaimed(key, born) => {
+                    cache.flights().keep(key.clone(), || cache.epoch() == born, |key| in_process(&key));
+                    Some((key, born))
+                }
                 _ => None,
             },
         };
         if let Some((key, born)) = key {
-            let (cache, stored) = (self.cache, value.clone());
-            crate::call::offload::spawn(move || {
+            let stored = value.clone();
+            cache.lane().spawn(move || {
                 // A clear() or refresh() that came meanwhile wins (but one
                 // that comes during the insert may not: the store is on a
                 // server, and the insert is not under a lock of memo's).
@@ -221,8 +240,7 @@ where
             });
         }
         if let Some(key) = self.settle(false, &value) {
-            let cache = self.cache;
-            crate::call::offload::spawn(move || cache.store.abandoned(&Exact(&key)));
+            cache.lane().spawn(move || cache.store.abandoned(&Exact(&key)));
         }
         value
     }

@@ -2,7 +2,6 @@
 //! function.
 
 use core::any::TypeId;
-use core::fmt;
 use core::hash::Hash;
 use core::marker::PhantomData;
 use core::sync::atomic::AtomicU64;
@@ -18,7 +17,6 @@ use crate::memory::lru::Lru;
 use crate::memory::unbounded::Unbounded;
 use crate::parts::nesting::Inside;
 use crate::store::expiry::Found;
-use crate::store::info::CacheInfo;
 use crate::store::key::{Exact, KeyView};
 #[cfg(feature = "log")]
 use crate::store::warnings::Warnings;
@@ -26,6 +24,7 @@ use crate::store::{FunctionId, Store, StoreError};
 
 mod builtin;
 mod expiring;
+mod manage;
 mod miss;
 
 pub use miss::Miss;
@@ -87,6 +86,11 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     /// are not (kept here rather than in every miss, which a memoized
     /// recursion keeps in every level's frame).
     abandon: OnceLock<Abandon<K, V, S>>,
+    /// The I/O threads of an `async fn` on a store that blocks, made at its
+    /// first blocking operation: a lane of the cache's own, so that a
+    /// function never waits for the threads of another.
+    #[cfg(feature = "async")]
+    lane: OnceLock<Box<crate::call::offload::Lane>>,
     single_flight: bool,
     /// How often misses sweep expired entries out, and when one last did.
     sweep_every: Option<Duration>,
@@ -111,6 +115,8 @@ impl<K, V, S> Cache<K, V, S> {
             flights: OnceLock::new(),
             epoch: AtomicU64::new(0),
             abandon: OnceLock::new(),
+            #[cfg(feature = "async")]
+            lane: OnceLock::new(),
             single_flight: true,
             sweep_every: None,
             last_sweep: Mutex::new(None),
@@ -164,6 +170,12 @@ impl<K, V, S> Cache<K, V, S> {
         self.warnings.store_error(self.name, error);
         #[cfg(not(feature = "log"))]
         let _ = error;
+    }
+
+    /// The cache's I/O threads (see [`Lane`](crate::call::offload::Lane)).
+    #[cfg(feature = "async")]
+    pub(crate) fn lane(&self) -> &crate::call::offload::Lane {
+        self.lane.get_or_init(|| Box::new(crate::call::offload::Lane::new()))
     }
 
     /// The cache's own single-flight table, if a miss has made it.
@@ -454,62 +466,5 @@ where
             self.store_failed(&error);
             false
         })
-    }
-}
-
-impl<K, V, S: Store<K, V>> Cache<K, V, S> {
-    /// Hits, misses, maxsize and current size.
-    pub fn info(&self) -> CacheInfo {
-        let rechecks = self.rechecks.load(Relaxed);
-        let mut info = self.store.info();
-        info.hits += self.hits.load(Relaxed);
-        // Each recheck counted a second lookup for one call: the first was a
-        // miss, so one miss too many.
-        info.misses = (info.misses + self.misses.load(Relaxed)).saturating_sub(rechecks);
-        info.expirations += self.expirations.load(Relaxed);
-        info.store_errors += self.store_errors.load(Relaxed);
-        info
-    }
-
-    /// Removes every entry and resets the counts to zero. It wins against
-    /// computations running now: their values are still returned to their
-    /// callers (and to the callers waiting for them), but not stored, and a
-    /// call that comes after `clear()` neither waits for them nor gets
-    /// their values.
-    pub fn clear(&self) {
-        // First the epoch, then every part of the flight tables (the stores'
-        // own, in `Store::clear`): a value stored under a part's lock either
-        // comes before the part's turn, and is cleared, or after, and sees
-        // that it is from before (see `Flights::keep`).
-        self.epoch.fetch_add(1, SeqCst);
-        if let Some(flights) = self.flights.get() {
-            flights.forget_all();
-        }
-        // A store that cannot clear keeps its entries, which stay correct.
-        let cleared = self.store.clear();
-        self.hits.store(0, Relaxed);
-        self.misses.store(0, Relaxed);
-        self.rechecks.store(0, Relaxed);
-        self.expirations.store(0, Relaxed);
-        self.store_errors.store(0, Relaxed);
-        if let Err(error) = cleared {
-            self.store_failed(&error);
-        }
-    }
-
-    /// The number of entries.
-    pub fn len(&self) -> usize {
-        self.store.len()
-    }
-
-    /// Whether the cache holds no entry.
-    pub fn is_empty(&self) -> bool {
-        self.store.is_empty()
-    }
-}
-
-impl<K, V, S: Store<K, V>> fmt::Debug for Cache<K, V, S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cache").field("info", &self.info()).finish_non_exhaustive()
     }
 }
