@@ -342,6 +342,9 @@ async fn a_waiter_polled_once_and_kept_alive_leaves_no_stale_value() {
 /// Where each call to [`Far`] ran: its operation and its thread's name.
 static FAR_CALLS: std::sync::Mutex<Vec<(&str, String)>> = std::sync::Mutex::new(Vec::new());
 
+/// Whether [`Far`]'s lookups may answer.
+static FAR_OPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A far store of the user's that says it blocks (as a store on a server
 /// does) and records where each of its calls ran.
 #[derive(Default)]
@@ -360,6 +363,11 @@ impl memo::Store<u64, u64> for Far {
         Q: memo::KeyView<Owned = u64> + ?Sized,
     {
         Far::record("get");
+        // Held until the test opens it, as a slow server holds a lookup: a
+        // first poll cannot find the lookup done.
+        while !FAR_OPEN.load(std::sync::atomic::Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         Ok(self.0.lock().unwrap().get(&key.to_owned_key()).copied())
     }
 
@@ -405,12 +413,15 @@ fn poll_once<T>(future: impl Future<Output = T>) -> Option<T> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tiered_store_answers_near_hits_in_line_and_only_far_calls_go_to_io_threads() {
     // A miss: the far store is asked on an I/O thread.
+    // Its lookup is held (`FAR_OPEN`): answered in line, the poll would
+    // have waited for it.
     assert_eq!(poll_once(tiered_double(4)), None, "a far lookup was answered in line");
+    FAR_OPEN.store(true, std::sync::atomic::Ordering::Release);
     assert_eq!(within("a miss", tiered_double(4)).await, 8);
     // The value went to the near tier before the call returned: the next
     // call is answered on its first poll, on this thread.
-    for _ in 0..100 {
-        assert_eq!(poll_once(tiered_double(4)), Some(8), "a near hit was not answered in line");
+    for round in 0..100 {
+        assert_eq!(poll_once(tiered_double(4)), Some(8), "near hit {round} was not answered in line");
     }
     within("the far insert", async {
         while !FAR_CALLS.lock().unwrap().iter().any(|(op, _)| *op == "insert") {

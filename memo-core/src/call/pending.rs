@@ -18,7 +18,6 @@ use crate::call::cache::{Cache, Miss};
 use crate::call::offload::Offloaded;
 use crate::clock;
 use crate::flight::Want;
-use crate::parts::nesting::Inside;
 use crate::store::expiry::{Expiring, Found};
 use crate::store::key::{Exact, KeyView};
 use crate::store::{Store, StoreError};
@@ -155,11 +154,11 @@ where
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        // The user's store, or the user's `Eq` in it, may call back into
-        // memo: what it calls must not wait (see `nesting`).
-        let inside = Inside::new();
-        let near = self.store().get_in_process(view, &accept);
-        drop(inside);
+        // As a sync lookup asks a store: a part of memo's that the store
+        // locks keeps the nesting rules itself (its guard is `Inside`, see
+        // `nesting`), so a near hit is not lost to a lock held for a moment
+        // by an I/O thread's insert.
+        let near = if S::IN_PROCESS { self.store().get_in_process(view, &accept) } else { Found::Miss };
         let expired = match near {
             // Checked again: a store of the user's may ignore `fresh`.
             Found::Hit(value) if accept(&value) => {

@@ -216,11 +216,6 @@ impl<K, V> Table<K, V> {
         settled
     }
 
-    /// Whether a computed value is to be stored: no `clear()` or
-    /// `refresh()` came since its computation began. Its claim's entry
-    /// says so, if it has one (`ticket`), and so does `current`, the
-    /// cache's epoch (of any key's refresh: a nested refresh may not have
-    /// marked its key's entries, see `nesting`).
     /// `clear()`: every computation running now is from before it.
     pub(crate) fn forget_all(&mut self) {
         self.entries.iter_mut().for_each(|e| e.stale = true);

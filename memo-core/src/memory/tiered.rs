@@ -147,6 +147,8 @@ where
 
     const BLOCKING: bool = N::BLOCKING || F::BLOCKING;
 
+    const IN_PROCESS: bool = !N::BLOCKING || N::IN_PROCESS || !F::BLOCKING || F::IN_PROCESS;
+
     /// The tiers that do not block, asked whole, and the in-process part of
     /// those that do: an `async fn`'s near hits are answered in line. A far
     /// hit found so fills the near tier, as [`get`](Store::get) does.
@@ -199,7 +201,7 @@ where
     Q: KeyView<Owned = K> + ?Sized,
 {
     if S::BLOCKING {
-        store.get_in_process(key, fresh)
+        if S::IN_PROCESS { store.get_in_process(key, fresh) } else { Found::Miss }
     } else {
         store.get_fresh(key, fresh).unwrap_or(Found::Miss)
     }
@@ -208,5 +210,9 @@ where
 /// Stores `value` in `store` without blocking: in all of it if it does not
 /// block, else in its in-process part.
 fn keep_in_process<K, V, S: Store<K, V>>(store: &S, key: K, value: V) -> Result<(), StoreError> {
-    if S::BLOCKING { store.insert_in_process(key, value) } else { store.insert(key, value) }
+    match (S::BLOCKING, S::IN_PROCESS) {
+        (false, _) => store.insert(key, value),
+        (true, true) => store.insert_in_process(key, value),
+        (true, false) => Ok(()),
+    }
 }

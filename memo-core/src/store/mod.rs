@@ -205,6 +205,15 @@ pub trait Store<K, V>: Send + Sync {
     /// and a cache starts one more whenever all of its are busy, up to 64.
     const BLOCKING: bool = false;
 
+    /// Whether a store that [blocks](Store::BLOCKING) holds part of itself
+    /// in this process, answered without blocking by
+    /// [`get_in_process`](Store::get_in_process) and
+    /// [`insert_in_process`](Store::insert_in_process). An `async fn` on a
+    /// store that says no (the default) calls neither: a store that
+    /// implements them says yes. A [`Tiered`](crate::Tiered) store says yes
+    /// when one of its tiers does or does not block.
+    const IN_PROCESS: bool = false;
+
     /// For a store that [blocks](Store::BLOCKING): what it holds for `key`
     /// in this process, found without blocking (a [`Tiered`](crate::Tiered)
     /// store's near tier), as [`get_fresh`](Store::get_fresh) would find it.
@@ -213,7 +222,8 @@ pub trait Store<K, V>: Send + Sync {
     /// anything else sends [`get`](Store::get) to an I/O thread, which asks
     /// the whole store (this part again included). A store that
     /// [counts lookups](Store::COUNTS_LOOKUPS) counts a hit here as one of
-    /// `get`'s, and nothing else (the `get` that follows counts it). The
+    /// `get`'s, and nothing else (the `get` that follows counts it). Asked
+    /// only of a store that says [`IN_PROCESS`](Store::IN_PROCESS). The
     /// default has nothing in the process: `Found::Miss`.
     fn get_in_process<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Found<V>
     where
@@ -228,8 +238,9 @@ pub trait Store<K, V>: Send + Sync {
     /// [`Tiered`](crate::Tiered) store's near tier). An `async fn` that
     /// computed a value calls it in line, before its waiting tasks get the
     /// value, then sends [`insert`](Store::insert), which stores it in the
-    /// whole store (this part again included), to an I/O thread. The default
-    /// keeps nothing in the process.
+    /// whole store (this part again included), to an I/O thread. Called
+    /// only on a store that says [`IN_PROCESS`](Store::IN_PROCESS). The
+    /// default keeps nothing in the process.
     ///
     /// # Errors
     ///

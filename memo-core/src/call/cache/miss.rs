@@ -6,8 +6,8 @@ use core::sync::atomic::Ordering::Release;
 
 use super::Cache;
 use crate::flight::{self, Ticket};
-use crate::store::Store;
 use crate::store::key::Exact;
+use crate::store::{Store, StoreError};
 
 /// A lookup that missed: holds the owned key (and, with single-flight, the
 /// claim on it) until the caller has computed the value and hands it to
@@ -151,14 +151,16 @@ where
                 Some(flights) => flights.settle_keeping(ticket, Some(value), current, |key| {
                     // A store of the user's takes the key by value.
                     if let Some(key) = key.take() {
-                        cache.keep(key, value);
+                        cache.keep(S::insert, key, value);
                     }
                 }),
                 None => {}
             },
             _ if in_store => cache.settle_in_store(None, key, store, Some(value), &current),
             _ => match key {
-                Some(key) if store => cache.flights().keep(key, || current(0), |key| cache.keep(key, value)),
+                Some(key) if store => {
+                    cache.flights().keep(key, || current(0), |key| cache.keep(S::insert, key, value))
+                }
                 key => abandoned = key,
             },
         }
@@ -172,12 +174,14 @@ where
 }
 
 impl<K, V: Clone, S: Store<K, V>> Cache<K, V, S> {
-    /// Stores a clone of `value` under `key` in a store that keeps no
-    /// claims, under the lock of the cache's flight table that settles the
-    /// miss: a lookup that began before this and finds no claim then looks
-    /// again (see `recheck`).
-    fn keep(&self, key: K, value: &V) {
-        if let Err(error) = self.store.insert(key, value.clone()) {
+    /// Stores a clone of `value` under `key` with `insert` (the store's
+    /// [`insert`](Store::insert), or for an async miss on a store that
+    /// blocks, its [`insert_in_process`](Store::insert_in_process)) in a
+    /// store that keeps no claims, under the lock of the cache's flight
+    /// table that settles the miss: a lookup that began before this and
+    /// finds no claim then looks again (see `recheck`).
+    fn keep(&self, insert: impl FnOnce(&S, K, V) -> Result<(), StoreError>, key: K, value: &V) {
+        if let Err(error) = insert(&self.store, key, value.clone()) {
             self.store_failed(&error);
         }
         self.settles.fetch_add(1, Release);
@@ -201,12 +205,14 @@ where
         let cache = self.cache;
         // In line, as a sync miss stores: under the flight table's lock,
         // unless a `clear()` or `refresh()` came since the miss began, so
-        // that one that comes now wins (see `Flights::settle_keeping`).
+        // that one that comes now wins (see `Flights::settle_keeping`). A
+        // store with nothing in the process gets no clones for nothing.
         let in_process = |key: &K| {
-            if let Err(error) = cache.store.insert_in_process(key.clone(), value.clone()) {
-                cache.store_failed(&error);
+            if S::IN_PROCESS {
+                cache.keep(S::insert_in_process, key.clone(), &value);
+            } else {
+                cache.settles.fetch_add(1, Release);
             }
-            cache.settles.fetch_add(1, Release);
         };
         let key = match (keep, &mut self.hold) {
             (false, _) => None,
