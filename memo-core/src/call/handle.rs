@@ -8,6 +8,7 @@ use core::hash::Hash;
 use core::num::NonZeroUsize;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 
@@ -107,6 +108,7 @@ trait ErasedCache: Send + Sync {
     fn clear(&self);
     fn len(&self) -> usize;
     fn remove_any(&self, key: &dyn Any) -> bool;
+    fn look_any(&self, key: &dyn Any, out: Option<&mut dyn Any>) -> Option<Option<Instant>>;
 }
 
 impl<K, V, S> ErasedCache for Cache<K, V, S>
@@ -129,6 +131,10 @@ where
 
     fn remove_any(&self, key: &dyn Any) -> bool {
         key.downcast_ref::<K>().is_some_and(|key| self.remove(key))
+    }
+
+    fn look_any(&self, key: &dyn Any, out: Option<&mut dyn Any>) -> Option<Option<Instant>> {
+        Cache::look_any(self, key, out)
     }
 }
 
@@ -156,7 +162,7 @@ impl CacheHandle {
     /// Hits, misses, maxsize and current size. For a generic function, the
     /// counts of all its caches added up.
     pub fn info(&self) -> CacheInfo {
-        let all = self.all.read();
+        let all = self.caches();
         let mut info = CacheInfo { maxsize: self.maxsize.map(NonZeroUsize::get), ..CacheInfo::default() };
         for (i, slot) in all.iter().enumerate() {
             let one = slot.cache.info();
@@ -171,14 +177,22 @@ impl CacheHandle {
 
     /// Removes every entry and resets the counts to zero.
     pub fn clear(&self) {
-        for slot in self.all.read().iter() {
+        for slot in self.caches() {
             slot.cache.clear();
         }
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.all.read().iter().map(|slot| slot.cache.len()).sum()
+        self.caches().iter().map(|slot| slot.cache.len()).sum()
+    }
+
+    /// The caches made so far, copied out of the lock: what a handle does
+    /// with them runs the user's code (a value's `Drop` in `clear`, a key's
+    /// `Eq`), which may call the function with a type it was never called
+    /// with, and so make a cache, which takes this lock to write.
+    fn caches(&self) -> Vec<Slot> {
+        self.all.read().clone()
     }
 
     /// Whether the cache holds no entry.
@@ -195,10 +209,78 @@ impl CacheHandle {
     /// type of literals: `remove(&90)` looks for an `i32`.
     pub fn remove<K: Any>(&self, key: &K) -> bool {
         let mut removed = false;
-        for slot in self.all.read().iter() {
+        for slot in self.caches() {
             removed |= slot.cache.remove_any(key);
         }
         removed
+    }
+
+    /// Whether the cache holds a value for `key` (a key as for
+    /// [`remove`](Self::remove)) that has not expired. Only a look: no hit
+    /// or miss is counted, and the entry keeps its place in an LRU's order.
+    ///
+    /// ```
+    /// #[memo::memoize(maxsize = 2)]
+    /// fn double(x: u32) -> u32 {
+    ///     x * 2
+    /// }
+    ///
+    /// double(1);
+    /// assert!(double_cache().contains(&1_u32));
+    /// assert!(!double_cache().contains(&2_u32));
+    /// assert_eq!(double_cache().peek(&1_u32), Some(2_u32));
+    /// assert_eq!(double_cache().peek::<_, u32>(&2_u32), None);
+    /// let info = double_cache().info();
+    /// assert_eq!((info.hits, info.misses), (0, 1)); // looks are not lookups
+    /// ```
+    pub fn contains<K: Any>(&self, key: &K) -> bool {
+        self.look(key).is_some()
+    }
+
+    /// A clone of the value cached for `key` (a key as for
+    /// [`remove`](Self::remove)), if it has one that has not expired,
+    /// without computing anything: no hit or miss is counted, and the entry
+    /// keeps its place in an LRU's order. `V` is the type the function
+    /// returns; of another type, nothing is found. On a shared server, a
+    /// look is a request, and a failed one is a counted store error.
+    pub fn peek<K: Any, V: Any>(&self, key: &K) -> Option<V> {
+        // Of a generic function, the cache of the instantiation that
+        // returns `V`.
+        self.caches().iter().find_map(|slot| {
+            let mut value = None::<V>;
+            slot.cache.look_any(key, Some(&mut value));
+            value
+        })
+    }
+
+    /// How long the entry of `key` (a key as for [`remove`](Self::remove))
+    /// has left before it expires: `None` if there is no entry, or it never
+    /// expires (tell the two apart with [`contains`](Self::contains)). For
+    /// a store on a server, the lifetime that this process gave the entry,
+    /// which the server keeps too.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// #[memo::memoize(ttl = Duration::from_secs(60))]
+    /// fn rate(currency: &str) -> f64 {
+    ///     if currency == "EUR" { 1.08 } else { 1.0 }
+    /// }
+    ///
+    /// rate("EUR");
+    /// let left = rate_cache().expires_in(&"EUR".to_string()).unwrap();
+    /// assert!(left <= Duration::from_secs(60) && left > Duration::from_secs(50));
+    /// assert_eq!(rate_cache().expires_in(&"USD".to_string()), None);
+    /// ```
+    pub fn expires_in<K: Any>(&self, key: &K) -> Option<Duration> {
+        let deadline = self.look(key)??;
+        Some(deadline.saturating_duration_since(crate::clock::now()))
+    }
+
+    /// The deadline of the first entry of `key` that has not expired (see
+    /// [`Cache::look_any`]).
+    fn look(&self, key: &dyn Any) -> Option<Option<Instant>> {
+        self.caches().iter().find_map(|slot| slot.cache.look_any(key, None))
     }
 
     /// Runs `call`, in which the first call of this handle's function computes

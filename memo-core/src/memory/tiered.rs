@@ -83,6 +83,18 @@ where
         Ok(found)
     }
 
+    /// The near tier, then the far one; a far entry does not fill the near
+    /// tier. A failure of the near tier is a miss there, as in `get`.
+    fn peek<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
+    where
+        Q: KeyView<Owned = K> + ?Sized,
+    {
+        if let Ok(Some(value)) = self.near.peek(key) {
+            return Ok(Some(value));
+        }
+        self.far.peek(key)
+    }
+
     fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>
     where
         Q: KeyView<Owned = K> + ?Sized,

@@ -273,6 +273,22 @@ impl<K: Hash + Eq + Clone, V: Clone> LocalCache<K, V> {
         }
     }
 
+    /// A clone of the value of `key`, looked at from outside: no hit
+    /// counted, no recency changed. As a lookup, it only shares the
+    /// entries while the value's `Clone` runs.
+    pub(crate) fn peek(&self, key: &K) -> Option<V> {
+        let hash = hash_view(&self.state, &Exact(key));
+        let value = {
+            let entries = self.entries.try_borrow().ok()?;
+            match &*entries {
+                Entries::Unbounded(table) => table.find(hash, |(k, _, _)| k == key)?.1.clone(),
+                Entries::Lru(lru) => lru.find(hash, |k| k == key)?.1.clone(),
+            }
+        };
+        self.clear_if_pending();
+        Some(value)
+    }
+
     pub(crate) fn remove(&self, key: &K) -> bool {
         let hash = hash_view(&self.state, &Exact(key));
         let removed = match self.entries.try_borrow_mut().as_deref_mut() {

@@ -32,9 +32,13 @@ trait ErasedLocal {
     fn info(&self) -> CacheInfo;
     fn clear(&self);
     fn remove_any(&self, key: &dyn Any) -> bool;
+    /// Whether the cache has an entry of `key` (of its key type), with a
+    /// clone of its value put in `out` if `out` is an `Option` of its value
+    /// type.
+    fn peek_any(&self, key: &dyn Any, out: Option<&mut dyn Any>) -> bool;
 }
 
-impl<K: Hash + Eq + Clone + 'static, V: Clone> ErasedLocal for LocalCache<K, V> {
+impl<K: Hash + Eq + Clone + 'static, V: Clone + 'static> ErasedLocal for LocalCache<K, V> {
     fn info(&self) -> CacheInfo {
         LocalCache::info(self)
     }
@@ -45,6 +49,14 @@ impl<K: Hash + Eq + Clone + 'static, V: Clone> ErasedLocal for LocalCache<K, V> 
 
     fn remove_any(&self, key: &dyn Any) -> bool {
         key.downcast_ref::<K>().is_some_and(|key| self.remove(key))
+    }
+
+    fn peek_any(&self, key: &dyn Any, out: Option<&mut dyn Any>) -> bool {
+        let Some(value) = key.downcast_ref::<K>().and_then(|key| self.peek(key)) else { return false };
+        if let Some(out) = out.and_then(|out| out.downcast_mut::<Option<V>>()) {
+            *out = Some(value);
+        }
+        true
     }
 }
 
@@ -364,6 +376,35 @@ impl ThreadCacheHandle {
             removed |= cache.remove_any(key);
         }
         removed
+    }
+
+    /// Whether this thread's cache holds a value for `key`, as
+    /// [`CacheHandle::contains`](crate::CacheHandle::contains): a look, not
+    /// a lookup (no hit counted, no change to an LRU's order).
+    pub fn contains<K: Any>(&self, key: &K) -> bool {
+        self.caches().iter().any(|cache| cache.peek_any(key, None))
+    }
+
+    /// A clone of the value this thread's cache holds for `key`, as
+    /// [`CacheHandle::peek`](crate::CacheHandle::peek).
+    ///
+    /// ```
+    /// #[memo::memoize(scope = thread)]
+    /// fn square(x: u64) -> u64 {
+    ///     x * x
+    /// }
+    ///
+    /// square(3);
+    /// assert_eq!(square_cache().peek(&3_u64), Some(9_u64));
+    /// assert!(!square_cache().contains(&4_u64));
+    /// assert_eq!(square_cache().info().hits, 0);
+    /// ```
+    pub fn peek<K: Any, V: Any>(&self, key: &K) -> Option<V> {
+        self.caches().iter().find_map(|cache| {
+            let mut value = None::<V>;
+            cache.peek_any(key, Some(&mut value));
+            value
+        })
     }
 }
 

@@ -3,15 +3,30 @@
 
 use core::hash::Hash;
 use core::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Cache;
+use super::look;
 use crate::Miss;
 use crate::clock;
 use crate::flight::Want;
 use crate::store::Store;
 use crate::store::expiry::Expiring;
 use crate::store::key::KeyView;
+
+impl<K, V: 'static, S> Cache<K, Expiring<V>, S> {
+    /// For a cache whose values expire: at most once per `every`, a miss first
+    /// removes every expired entry from the store (with
+    /// [`Store::retain`]), so that entries that are never asked for again
+    /// still give their memory back. `#[memoize(ttl = ...)]` sweeps every half
+    /// `ttl`.
+    #[must_use]
+    pub const fn sweep_every(mut self, every: Duration) -> Self {
+        self.sweep_every = Some(every);
+        self.lifetime = Some(look::expiring::<V>);
+        self
+    }
+}
 
 impl<K, V, S> Cache<K, Expiring<V>, S>
 where

@@ -24,8 +24,11 @@ use crate::store::{FunctionId, Store, StoreError};
 
 mod builtin;
 mod expiring;
+mod look;
 mod manage;
 mod miss;
+
+pub(crate) use look::Lifetime;
 
 pub use miss::Miss;
 
@@ -94,6 +97,9 @@ pub struct Cache<K, V, S = Unbounded<K, V>> {
     single_flight: bool,
     /// How often misses sweep expired entries out, and when one last did.
     sweep_every: Option<Duration>,
+    /// For a cache whose values expire, how to look at an entry from
+    /// outside: set with `sweep_every` (see `look`).
+    lifetime: Option<Lifetime<V>>,
     last_sweep: Mutex<Option<Instant>>,
     pub(crate) name: &'static str,
     types: PhantomData<fn(K) -> V>,
@@ -119,6 +125,7 @@ impl<K, V, S> Cache<K, V, S> {
             lane: OnceLock::new(),
             single_flight: true,
             sweep_every: None,
+            lifetime: None,
             last_sweep: Mutex::new(None),
             name: "cache",
             types: PhantomData,
@@ -131,17 +138,6 @@ impl<K, V, S> Cache<K, V, S> {
     #[must_use]
     pub const fn single_flight(mut self, on: bool) -> Self {
         self.single_flight = on;
-        self
-    }
-
-    /// For a cache whose values expire: at most once per `every`, a miss first
-    /// removes every expired entry from the store (with
-    /// [`Store::retain`]), so that entries that are never asked for again
-    /// still give their memory back. `#[memoize(ttl = ...)]` sweeps every half
-    /// `ttl`.
-    #[must_use]
-    pub const fn sweep_every(mut self, every: Duration) -> Self {
-        self.sweep_every = Some(every);
         self
     }
 
