@@ -16,12 +16,13 @@ mod kw {
     syn::custom_keyword!(shared);
     syn::custom_keyword!(ttl);
     syn::custom_keyword!(expires);
+    syn::custom_keyword!(jitter);
     syn::custom_keyword!(cache_err);
     syn::custom_keyword!(cache_none);
 }
 
 const VALID: &str = "the options are `maxsize = N`, `ttl = duration`, `expires = |value| ...`, \
-                     `key = expr`, `typed`, `ignore = [arg, ...]`, `cache_err = bool`, `cache_none = bool`, \
+                     `jitter = 0.1`, `key = expr`, `typed`, `ignore = [arg, ...]`, `cache_err = bool`, `cache_none = bool`, \
                      `store = expr`, `single_flight = false` and `scope = thread`";
 
 /// Everything the attribute said, each option at most once.
@@ -48,6 +49,9 @@ pub struct Options {
     pub ttl: Option<Expr>,
     /// `expires = |value| Option<Duration>`: the value's own lifetime.
     pub expires: Option<Expr>,
+    /// `jitter = fraction`: each entry's lifetime spread by up to that
+    /// fraction of it, either way.
+    pub jitter: Option<Expr>,
     /// `cache_err = bool`: whether an `Err` is cached (default: no).
     pub cache_err: Option<syn::LitBool>,
     /// `cache_none = bool`: whether a `None` is cached (default: yes).
@@ -101,6 +105,14 @@ impl Options {
                 report(Error::new_spanned(
                     single_flight,
                     "`single_flight` is for threads that share a cache; with `scope = thread` no thread waits for another",
+                ));
+            }
+        }
+        if let Some(jitter) = &options.jitter {
+            if options.ttl.is_none() && options.expires.is_none() {
+                report(Error::new_spanned(
+                    jitter,
+                    "`jitter` spreads the lifetimes of entries, and these never expire: add `ttl = ...` or `expires = ...`, or leave `jitter` out",
                 ));
             }
         }
@@ -175,6 +187,13 @@ impl Options {
             let token: kw::expires = input.parse()?;
             let value = value_of(input, "expires", "expires = |response: &Response| response.max_age")?;
             set(&mut self.expires, value, token.span, "expires", report);
+        } else if lookahead.peek(kw::jitter) {
+            let token: kw::jitter = input.parse()?;
+            let value = value_of(input, "jitter", "jitter = 0.1")?;
+            if let Err(error) = check_jitter(&value) {
+                report(error);
+            }
+            set(&mut self.jitter, value, token.span, "jitter", report);
         } else if lookahead.peek(kw::typed) {
             let token: kw::typed = input.parse()?;
             if input.peek(Token![=]) {
@@ -249,6 +268,25 @@ fn check_ttl(value: &Expr) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A literal `jitter` must be a fraction from 0 up to, not including, 1 (a
+/// lifetime spread by 100% could be zero); any other expression is an
+/// `f64`, clamped to that range when it is used.
+fn check_jitter(value: &Expr) -> Result<()> {
+    let Expr::Lit(lit) = value else { return Ok(()) };
+    let fraction = match &lit.lit {
+        Lit::Float(float) => float.base10_parse::<f64>().ok(),
+        Lit::Int(int) => int.base10_parse::<u32>().ok().map(f64::from),
+        _ => None,
+    };
+    match fraction {
+        Some(fraction) if (0.0..1.0).contains(&fraction) => Ok(()),
+        _ => Err(Error::new_spanned(
+            value,
+            "`jitter` takes the fraction of a lifetime by which entries' lifetimes may differ, from 0 up to (not including) 1: `jitter = 0.1` spreads them by up to 10% either way",
+        )),
+    }
 }
 
 /// Parses `= value` after an option's name.

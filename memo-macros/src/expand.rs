@@ -268,6 +268,12 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         Some(expires) => quote!((#expires)(&#value).or(#ttl)),
         None => ttl.clone(),
     };
+    let lifetime = match &options.jitter {
+        Some(jitter) => {
+            quote!(::memo::__private::jittered(#lifetime, ::core::convert::Into::<f64>::into(#jitter)))
+        }
+        None => lifetime,
+    };
     let sweep = match &options.ttl {
         Some(ttl) => quote!(.sweep_every(::memo::__private::checked_ttl(#ttl) / 2)),
         None if expiring => quote!(.sweep_every(::core::time::Duration::from_secs(1))),

@@ -7,10 +7,12 @@ pub use crate::per_thread::{LocalProbe, LocalSite};
 pub use crate::store::key::{ByRef, ByVal, View};
 
 mod finish;
+mod jitter;
 mod select;
 #[cfg(feature = "async")]
 pub use finish::{Computes, FinishAsync, FinishExpiringAsync};
 pub use finish::{Finish, FinishExpiring};
+pub use jitter::jittered;
 #[cfg(feature = "async")]
 pub use select::NoPending;
 pub use select::{
