@@ -124,11 +124,13 @@
 pub use memo_core::Memcached;
 #[cfg(feature = "redis")]
 pub use memo_core::Redis;
+#[cfg(feature = "metrics")]
+pub use memo_core::metrics;
 #[cfg(any(feature = "redis", feature = "memcached"))]
 pub use memo_core::remote;
 pub use memo_core::{
     Cache, CacheHandle, CacheInfo, Exact, Expiring, Found, FunctionId, KeyPart, KeyView, LRU_MAX_ENTRIES,
-    Lru, Miss, Store, StoreError, ThreadCacheHandle, Tiered, Unbounded, clock,
+    ListedCache, Lru, Miss, Store, StoreError, ThreadCacheHandle, Tiered, Unbounded, caches, clock,
 };
 #[cfg(any(feature = "redis", feature = "memcached"))]
 pub use memo_core::{Codec, MessagePack, Payload, Shared};

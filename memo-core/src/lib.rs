@@ -30,11 +30,16 @@
 //   tiers) and on cache servers;
 // - `call`: the call path of a shared cache, and its handle;
 // - `per_thread`: the caches of `scope = thread`, apart from the shared ones;
+// - `listing`: every memoized function of the process (`memo::caches()`),
+//   and `metrics`, which records their counts through the metrics facade;
 // - `__private`: what the macro's expansion calls.
 mod call;
 pub mod clock;
 mod flight;
+mod listing;
 mod memory;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod parts;
 mod per_thread;
 #[cfg(feature = "remote")]
@@ -51,6 +56,7 @@ pub use call::cache::{Cache, Miss};
 pub use call::handle::CacheHandle;
 #[cfg(feature = "async")]
 pub use call::pending::{Pending, PendingFresh};
+pub use listing::{ListedCache, caches};
 pub use memory::lru::{LRU_MAX_ENTRIES, Lru};
 pub use memory::tiered::Tiered;
 pub use memory::unbounded::Unbounded;

@@ -19,6 +19,8 @@ const LAYERS: &[&[&str]] = &[
     &["memory", "remote"],
     &["call"],
     &["per_thread"],
+    &["listing"],
+    &["metrics"],
     &["__private"],
 ];
 

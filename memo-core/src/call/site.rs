@@ -91,6 +91,14 @@ static REGISTRY: Mutex<[Option<&'static Registered>; BUCKETS]> = Mutex::new([Non
 
 const BUCKETS: usize = 64;
 
+/// Every handle made so far, with its place (for `memo::caches()`).
+pub(crate) fn handles() -> impl Iterator<Item = (Place, &'static CacheHandle)> {
+    let heads = *REGISTRY.lock().unwrap_or_else(PoisonError::into_inner);
+    heads.into_iter().flat_map(|head| {
+        core::iter::successors(head, |known| known.next).map(|known| (known.place, &known.handle))
+    })
+}
+
 /// A handle, with its place, in its bucket's list. Leaked: a handle lives as
 /// long as the program.
 struct Registered {

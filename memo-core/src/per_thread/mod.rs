@@ -147,6 +147,7 @@ impl LocalSite {
             return Some(handle);
         }
         let handle = registered(self.place, true)?;
+        list(ThreadCacheHandle::new(self.place, self.maxsize));
         Some(self.handle.get_or_init(|| handle))
     }
 
@@ -173,6 +174,22 @@ impl LocalSite {
         let _ = self.first.set(slot.clone());
         Some(slot)
     }
+}
+
+/// The `scope = thread` functions called on any thread so far, by place.
+static LISTED: std::sync::Mutex<Option<HashMap<Place, ThreadCacheHandle>>> = std::sync::Mutex::new(None);
+
+/// Lists a `scope = thread` function for `memo::caches()`, when a thread
+/// makes its caches (the first thread lists it; later ones find it listed).
+fn list(handle: ThreadCacheHandle) {
+    let mut listed = LISTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    listed.get_or_insert_with(HashMap::new).entry(handle.place).or_insert(handle);
+}
+
+/// Every `scope = thread` function called on any thread so far.
+pub(crate) fn listed() -> Vec<ThreadCacheHandle> {
+    let listed = LISTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    listed.iter().flat_map(HashMap::values).copied().collect()
 }
 
 /// This thread's caches of the function at `place`, made if `make`.
@@ -339,6 +356,11 @@ impl ThreadCacheHandle {
     #[must_use]
     pub fn name(&self) -> &'static str {
         self.place.name
+    }
+
+    /// Where the function is written.
+    pub(crate) fn place(&self) -> Place {
+        self.place
     }
 
     /// Hits, misses, maxsize and current size of this thread's cache (for a
