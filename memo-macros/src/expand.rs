@@ -318,6 +318,8 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
         }
     };
     let lookup = quote!(#lookups.#lookup_fn);
+    // The span of a miss (`tracing`): the function's name, and a guard.
+    let (fname, span) = (sig.ident.to_string(), mixed("__memo_span"));
     let finish_trait = format_ident!(
         "{}",
         match (expiring, sig.asyncness.is_some()) {
@@ -375,7 +377,10 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                         #[allow(unused_mut)]
                         let mut #miss = #lookups.local_miss(&#site, #marker, #probe, &#view);
                         #[allow(clippy::redundant_closure_call)]
-                        let #value = (move || #arrow #body_block)();
+                        let #value = {
+                            let #span = ::memo::__private::miss_span(::core::module_path!(), #fname);
+                            (move || #arrow #body_block)()
+                        };
                         #finish
                     }
                 }
@@ -409,7 +414,7 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                     ::core::result::Result::Err(#miss) => {
                         let #value = ::memo::__private::computing::<#ret, _>(
                             ::memo::__private::Computes::mark(&#miss),
-                            async move #body_block,
+                            ::memo::__private::traced(::core::module_path!(), #fname, async move #body_block),
                         )
                         .await;
                         #finish
@@ -434,7 +439,10 @@ fn function(item: &ItemFn, id: u64, options: &Options, args: &[Arg]) -> TokenStr
                 ::core::result::Result::Ok(#value) => #value,
                 ::core::result::Result::Err(ref mut #miss) => {
                     #[allow(clippy::redundant_closure_call)]
-                    let #value = (move || #arrow #body_block)();
+                    let #value = {
+                            let #span = ::memo::__private::miss_span(::core::module_path!(), #fname);
+                            (move || #arrow #body_block)()
+                        };
                     #finish
                 }
             }

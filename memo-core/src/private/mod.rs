@@ -9,6 +9,7 @@ pub use crate::store::key::{ByRef, ByVal, View};
 mod finish;
 mod jitter;
 mod select;
+mod trace;
 #[cfg(feature = "async")]
 pub use finish::{Computes, FinishAsync, FinishExpiringAsync};
 pub use finish::{Finish, FinishExpiring};
@@ -19,6 +20,7 @@ pub use select::{
     Cached, Local, NoLocalMiss, NoMiss, NoStoreCheck, Plain, Probe, Shared, StoreOf, ToCache, ToNoStoreCheck,
     ToPlain, ToStoreCheck,
 };
+pub use trace::{miss_span, traced};
 
 /// Awaits the body of a memoized `async fn`, an async block whose output is
 /// `V` (said here, so that `?` in the block knows what it returns), with the

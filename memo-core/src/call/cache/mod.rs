@@ -162,6 +162,8 @@ impl<K, V, S> Cache<K, V, S> {
     #[cold]
     pub(crate) fn store_failed(&self, error: &StoreError) {
         self.store_errors.fetch_add(1, Relaxed);
+        #[cfg(feature = "tracing")]
+        tracing::debug!(target: "memo", function = self.name, %error, "store error: the call goes on without the store");
         #[cfg(feature = "log")]
         self.warnings.store_error(self.name, error);
         #[cfg(not(feature = "log"))]
