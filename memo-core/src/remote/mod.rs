@@ -215,52 +215,6 @@ impl<K, V> Shared<RedisServer, K, V> {
     }
 }
 
-#[cfg(feature = "memcached")]
-impl<K, V> Shared<MemcachedServers, K, V> {
-    /// A store on the memcached servers at `addrs` (`host:port`). Nothing
-    /// connects until the first call.
-    #[must_use]
-    pub fn new<S: AsRef<str>>(addrs: impl IntoIterator<Item = S>) -> Self {
-        let addrs: Vec<String> = addrs.into_iter().map(|a| a.as_ref().trim().to_owned()).collect();
-        Self::over(MemcachedServers::new(&addrs))
-    }
-
-    /// A store on the servers in `MEMO_MEMCACHED_SERVERS`
-    /// (`host:port,host:port,...`), else on `127.0.0.1:11211`.
-    #[must_use]
-    pub fn from_env() -> Self {
-        let servers =
-            std::env::var("MEMO_MEMCACHED_SERVERS").unwrap_or_else(|_| String::from("127.0.0.1:11211"));
-        Self::new(servers.split(',').filter(|s| !s.trim().is_empty()))
-    }
-
-    /// The largest encoded value sent to the servers or read from them
-    /// (default: 1 MiB less 512 bytes, what memcached keeps by default; at
-    /// most 512 MiB, to which a larger limit is clamped). A larger value is
-    /// not sent, and one the server announces is not read, nor allocated:
-    /// either way a store error, counted, and the call goes on without the
-    /// cache.
-    #[must_use]
-    pub fn max_value_bytes(mut self, bytes: usize) -> Self {
-        if let Ok(backend) = &mut self.backend {
-            backend.set_max_value(bytes);
-        }
-        self
-    }
-
-    /// The address of the server that holds the entry for `key`.
-    ///
-    /// # Errors
-    ///
-    /// As for [`key_of`](Shared::key_of).
-    pub fn server_of(&self, key: &K) -> Result<String, StoreError>
-    where
-        K: Serialize + DeserializeOwned + PartialEq,
-    {
-        Ok(self.server()?.server_of(&self.key_of(key)?).to_owned())
-    }
-}
-
 impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     /// The deadline of each operation (default 50 ms): of the whole
     /// request, from its first byte sent to the last byte of its answer,
@@ -270,7 +224,9 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
         self.with_timeouts(|t| t.op = timeout)
     }
 
-    /// The timeout of each connect (default 50 ms).
+    /// The timeout of each connect (default 50 ms). On memcached, the
+    /// lookup of a server's name waits at most this long too (a lookup that
+    /// takes longer is a failure of that call; it goes on, for the next).
     #[must_use]
     pub fn connect_timeout(self, timeout: Duration) -> Self {
         self.with_timeouts(|t| t.connect = timeout)
