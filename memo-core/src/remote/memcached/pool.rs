@@ -102,9 +102,11 @@ impl Pool {
                 state.open += 1;
                 break Taken::Room(Slot { pool: self });
             }
-            if self.freed.wait_until(&mut state, deadline).timed_out() {
+            if now >= deadline {
                 break Taken::Busy;
             }
+            // Woken or timed out, the state is looked at again.
+            self.freed.wait_until(&mut state, deadline);
         };
         drop(state);
         // Closed outside the lock.
