@@ -19,9 +19,14 @@ fn resp3_url() -> Option<String> {
     Some(format!("{}/?protocol=resp3", url.trim_end_matches('/')))
 }
 
-/// A store over RESP3 under `namespace`, fresh for this run.
+/// A store over RESP3 under `namespace`, fresh for this run, with deadlines
+/// no loaded machine reaches (these tests count errors).
 fn store<V>(url: &str, namespace: &str) -> Redis<u64, V> {
-    Redis::new(url).namespace(format!("tests::redis_resp3::{namespace}")).version(run())
+    Redis::new(url)
+        .namespace(format!("tests::redis_resp3::{namespace}"))
+        .version(run())
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10))
 }
 
 /// Sends one command to the test server (RESP2, a connection of its own)
