@@ -81,8 +81,15 @@ fn a_master_name_the_sentinel_does_not_know_is_a_miss_and_counted() {
 
 #[test]
 fn a_master_killed_fails_over_and_the_store_hits_again_without_a_restart() {
-    let Some(mut master) = OwnServer::redis() else { return };
-    let replica = OwnServer::redis_with(&["--replicaof", "127.0.0.1", &master.port.to_string()]).unwrap();
+    // Their RDB files (a replica's full sync) go to a directory of the
+    // test's, not to the working directory.
+    let dir = std::env::temp_dir().join(format!("memo-failover-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.display().to_string();
+    let Some(mut master) = OwnServer::redis_with(&["--dir", &dir]) else { return };
+    let replica =
+        OwnServer::redis_with(&["--dir", &dir, "--replicaof", "127.0.0.1", &master.port.to_string()])
+            .unwrap();
     let sentinel = OwnServer::sentinel(master.port, Duration::from_millis(500)).unwrap();
     eventually("the replica in sync", || {
         ask(&replica.addr(), &[b"INFO", b"replication"]).contains("master_link_status:up")
