@@ -10,7 +10,8 @@
 # MEMO_TEST_REDIS_SOCKET), MEMO_TEST_REDIS_TLS_URL (a Redis that speaks only
 # TLS, with a certificate of a CA made here, MEMO_TEST_REDIS_CA, and an ACL
 # user whose password has ':', '@' and '%' in it, percent-encoded in the URL),
-# MEMO_TEST_REDIS_CLUSTER (three masters),
+# MEMO_TEST_REDIS_CLUSTER (three masters), MEMO_TEST_REDIS_SENTINEL (a
+# sentinel watching a master with one replica, as MEMO_TEST_REDIS_SENTINEL_MASTER),
 # MEMO_TEST_MEMCACHED (three servers), MEMO_TEST_REDIS_SERVER and
 # MEMO_TEST_MEMCACHED_SERVER (the binaries, for tests that start, kill and
 # restart servers of their own), and MEMO_TEST_REQUIRE_SERVERS=1, which turns
@@ -126,7 +127,7 @@ make_certificates() {
         -days 2 -extfile "$dir/san.ext" -out "$dir/server.pem" 2>/dev/null
 }
 
-read -r REDIS_PORT TLS_PORT C1 C2 C3 M1 M2 M3 <<<"$(free_ports 8)"
+read -r REDIS_PORT TLS_PORT C1 C2 C3 M1 M2 M3 SM SR SS <<<"$(free_ports 11)"
 
 start_redis "$REDIS_PORT" --unixsocket "$SERVERS_DIR/redis.sock" --unixsocketperm 700
 make_certificates
@@ -150,6 +151,14 @@ for _ in $(seq 200); do
     if redis-cli -p "$C1" CLUSTER INFO | tr -d '\r' | grep -qx 'cluster_state:ok'; then break; fi
     sleep 0.05
 done
+# A master, its replica, and a sentinel watching them (quorum 1).
+start_redis "$SM"
+start_redis "$SR" --replicaof 127.0.0.1 "$SM"
+printf 'port %s\nbind 127.0.0.1\ndir %s\nsentinel monitor memo 127.0.0.1 %s 1\nsentinel down-after-milliseconds memo 1000\n' \
+    "$SS" "$SERVERS_DIR" "$SM" >"$SERVERS_DIR/sentinel.conf"
+redis-server "$SERVERS_DIR/sentinel.conf" --sentinel >"$SERVERS_DIR/sentinel-$SS.log" 2>&1 &
+SERVER_PIDS+=($!)
+await_redis "$SS" "$!" "$SERVERS_DIR/sentinel-$SS.log"
 for port in "$M1" "$M2" "$M3"; do
     start_memcached "$port"
 done
@@ -159,10 +168,12 @@ export MEMO_TEST_REDIS_SOCKET="$SERVERS_DIR/redis.sock"
 export MEMO_TEST_REDIS_TLS_URL="rediss://memo:$TLS_PASSWORD_IN_URL@127.0.0.1:$TLS_PORT"
 export MEMO_TEST_REDIS_CA="$SERVERS_DIR/tls/ca.pem"
 export MEMO_TEST_REDIS_CLUSTER="127.0.0.1:$C1,127.0.0.1:$C2,127.0.0.1:$C3"
+export MEMO_TEST_REDIS_SENTINEL="127.0.0.1:$SS"
+export MEMO_TEST_REDIS_SENTINEL_MASTER=memo
 export MEMO_TEST_MEMCACHED="127.0.0.1:$M1,127.0.0.1:$M2,127.0.0.1:$M3"
 export MEMO_TEST_REDIS_SERVER=$(command -v redis-server)
 export MEMO_TEST_MEMCACHED_SERVER=$(command -v memcached)
 export MEMO_TEST_REQUIRE_SERVERS=1
-printf '== cache servers: redis %s (and %s), TLS redis %s, cluster %s, memcached %s\n' \
+printf '== cache servers: redis %s (and %s), TLS redis %s, cluster %s, sentinel %s, memcached %s\n' \
     "$MEMO_TEST_REDIS_URL" "$MEMO_TEST_REDIS_SOCKET" "$MEMO_TEST_REDIS_TLS_URL" "$MEMO_TEST_REDIS_CLUSTER" \
-    "$MEMO_TEST_MEMCACHED"
+    "$MEMO_TEST_REDIS_SENTINEL" "$MEMO_TEST_MEMCACHED"

@@ -64,6 +64,26 @@ impl OwnServer {
         Some(Self::start(binary, args, port))
     }
 
+    /// A Redis Sentinel of our own, watching the master on `master_port`
+    /// as `memo` (quorum 1), which it holds for down after `down_after`
+    /// without an answer.
+    pub fn sentinel(master_port: u16, down_after: Duration) -> Option<Self> {
+        let binary = server_env("MEMO_TEST_REDIS_SERVER")?;
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("memo-sentinel-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("sentinel.conf");
+        let text = format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor memo 127.0.0.1 {master_port} 1\n\
+             sentinel down-after-milliseconds memo {}\nsentinel failover-timeout memo 10000\n",
+            dir.display(),
+            down_after.as_millis()
+        );
+        std::fs::write(&config, text).unwrap();
+        let args = vec![config.display().to_string(), String::from("--sentinel")];
+        Some(Self::start(binary, args, port))
+    }
+
     /// A memcached of our own, or `None` (skipped) without
     /// `MEMO_TEST_MEMCACHED_SERVER`.
     pub fn memcached() -> Option<Self> {

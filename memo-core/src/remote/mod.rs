@@ -112,16 +112,20 @@ pub struct Shared<B, K, V, C = MessagePack> {
     types: PhantomData<fn(K) -> V>,
 }
 
-/// A store on Redis (a server, or a Redis Cluster), through the `redis`
-/// crate. Read the address from `MEMO_REDIS_URL` (any URL redis-rs reads:
+/// A store on Redis (a server, a Redis Cluster, or the master that Redis
+/// Sentinel watches), through the `redis` crate. Read the address from
+/// `MEMO_REDIS_URL` (any URL redis-rs reads:
 /// `redis://[user:password@]host[:port][/db]`, `rediss://` for TLS,
 /// `redis+unix:///path`; user and password percent-encoded) or, for a
-/// cluster, `MEMO_REDIS_CLUSTER` (`host:port,host:port,...` or URLs), and a
-/// CA file from `MEMO_REDIS_CA`, with [`from_env`](Shared::from_env); or
-/// give them with [`new`](Shared::new), [`cluster`](Shared::cluster) and
-/// [`tls_ca_file`](Shared::tls_ca_file); or hand over a client of your own
-/// with [`with_client`](Shared::with_client) or
-/// [`with_cluster_client`](Shared::with_cluster_client).
+/// cluster, `MEMO_REDIS_CLUSTER` (`host:port,host:port,...` or URLs), or,
+/// for Sentinel, `MEMO_REDIS_SENTINEL` and `MEMO_REDIS_SENTINEL_MASTER`, and
+/// a CA file from `MEMO_REDIS_CA`, with [`from_env`](Shared::from_env); or
+/// give them with [`new`](Shared::new), [`cluster`](Shared::cluster),
+/// [`sentinel`](Shared::sentinel) and [`tls_ca_file`](Shared::tls_ca_file);
+/// or hand over a client of your own with
+/// [`with_client`](Shared::with_client),
+/// [`with_cluster_client`](Shared::with_cluster_client) or
+/// [`with_sentinel_client`](Shared::with_sentinel_client).
 #[cfg(feature = "redis")]
 pub type Redis<K, V, C = MessagePack> = Shared<RedisServer, K, V, C>;
 
@@ -183,6 +187,31 @@ impl<K, V> Shared<RedisServer, K, V> {
         Self::over(Ok(RedisServer::given_cluster(client)))
     }
 
+    /// A store on the master that Redis Sentinel watches under the name
+    /// `master`, reached through any of the sentinels at `nodes`
+    /// (`host:port`, or URLs as for [`new`](Self::new), with the sentinels'
+    /// own user and password if they have one). The sentinels are asked
+    /// which server is the master at each connect, and memo connects afresh
+    /// after a failure, so after a failover the promoted replica is found
+    /// without a restart; a master that came back demoted (a `READONLY`
+    /// reply) makes memo ask again at once. The master is reached with no
+    /// user or password and in database 0; for those, or TLS, make a
+    /// `redis::sentinel::SentinelClient` and use
+    /// [`with_sentinel_client`](Self::with_sentinel_client).
+    #[must_use]
+    pub fn sentinel<S: AsRef<str>>(nodes: impl IntoIterator<Item = S>, master: &str) -> Self {
+        let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().trim().to_owned()).collect();
+        Self::over(RedisServer::sentinel(&nodes, master))
+    }
+
+    /// A store on the master of a `redis::sentinel::SentinelClient` of your
+    /// own (redis 1.x, made for `SentinelServerType::Master`), used with its
+    /// own configuration; memo's timeouts still bound every operation.
+    #[must_use]
+    pub fn with_sentinel_client(client: ::redis::sentinel::SentinelClient) -> Self {
+        Self::over(Ok(RedisServer::given_sentinel(client)))
+    }
+
     /// For `rediss://`: trust the CA certificates in the PEM file at `path`,
     /// instead of the system's roots (a private CA). A file that cannot be
     /// read makes every call a miss, counted as a store error.
@@ -197,12 +226,19 @@ impl<K, V> Shared<RedisServer, K, V> {
     }
 
     /// A store on the cluster in `MEMO_REDIS_CLUSTER` if it is set, else on
-    /// the server in `MEMO_REDIS_URL`, else on `redis://127.0.0.1:6379`;
-    /// trusting the CA file in `MEMO_REDIS_CA` if it is set.
+    /// the master that the sentinels in `MEMO_REDIS_SENTINEL`
+    /// (`host:port,...` or URLs) watch under the name in
+    /// `MEMO_REDIS_SENTINEL_MASTER` (default `mymaster`), else on the server
+    /// in `MEMO_REDIS_URL`, else on `redis://127.0.0.1:6379`; trusting the
+    /// CA file in `MEMO_REDIS_CA` if it is set.
     #[must_use]
     pub fn from_env() -> Self {
         let store = if let Ok(nodes) = std::env::var("MEMO_REDIS_CLUSTER") {
             Self::cluster(nodes.split(',').filter(|n| !n.trim().is_empty()))
+        } else if let Ok(nodes) = std::env::var("MEMO_REDIS_SENTINEL") {
+            let master =
+                std::env::var("MEMO_REDIS_SENTINEL_MASTER").unwrap_or_else(|_| String::from("mymaster"));
+            Self::sentinel(nodes.split(',').filter(|n| !n.trim().is_empty()), &master)
         } else {
             Self::new(
                 &std::env::var("MEMO_REDIS_URL").unwrap_or_else(|_| String::from("redis://127.0.0.1:6379")),
@@ -215,52 +251,6 @@ impl<K, V> Shared<RedisServer, K, V> {
     }
 }
 
-#[cfg(feature = "memcached")]
-impl<K, V> Shared<MemcachedServers, K, V> {
-    /// A store on the memcached servers at `addrs` (`host:port`). Nothing
-    /// connects until the first call.
-    #[must_use]
-    pub fn new<S: AsRef<str>>(addrs: impl IntoIterator<Item = S>) -> Self {
-        let addrs: Vec<String> = addrs.into_iter().map(|a| a.as_ref().trim().to_owned()).collect();
-        Self::over(MemcachedServers::new(&addrs))
-    }
-
-    /// A store on the servers in `MEMO_MEMCACHED_SERVERS`
-    /// (`host:port,host:port,...`), else on `127.0.0.1:11211`.
-    #[must_use]
-    pub fn from_env() -> Self {
-        let servers =
-            std::env::var("MEMO_MEMCACHED_SERVERS").unwrap_or_else(|_| String::from("127.0.0.1:11211"));
-        Self::new(servers.split(',').filter(|s| !s.trim().is_empty()))
-    }
-
-    /// The largest encoded value sent to the servers or read from them
-    /// (default: 1 MiB less 512 bytes, what memcached keeps by default; at
-    /// most 512 MiB, to which a larger limit is clamped). A larger value is
-    /// not sent, and one the server announces is not read, nor allocated:
-    /// either way a store error, counted, and the call goes on without the
-    /// cache.
-    #[must_use]
-    pub fn max_value_bytes(mut self, bytes: usize) -> Self {
-        if let Ok(backend) = &mut self.backend {
-            backend.set_max_value(bytes);
-        }
-        self
-    }
-
-    /// The address of the server that holds the entry for `key`.
-    ///
-    /// # Errors
-    ///
-    /// As for [`key_of`](Shared::key_of).
-    pub fn server_of(&self, key: &K) -> Result<String, StoreError>
-    where
-        K: Serialize + DeserializeOwned + PartialEq,
-    {
-        Ok(self.server()?.server_of(&self.key_of(key)?).to_owned())
-    }
-}
-
 impl<B: Backend, K, V, C> Shared<B, K, V, C> {
     /// The deadline of each operation (default 50 ms): of the whole
     /// request, from its first byte sent to the last byte of its answer,
@@ -270,7 +260,9 @@ impl<B: Backend, K, V, C> Shared<B, K, V, C> {
         self.with_timeouts(|t| t.op = timeout)
     }
 
-    /// The timeout of each connect (default 50 ms).
+    /// The timeout of each connect (default 50 ms). On memcached, the
+    /// lookup of a server's name waits at most this long too (a lookup that
+    /// takes longer is a failure of that call; it goes on, for the next).
     #[must_use]
     pub fn connect_timeout(self, timeout: Duration) -> Self {
         self.with_timeouts(|t| t.connect = timeout)

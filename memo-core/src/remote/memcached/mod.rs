@@ -1,7 +1,9 @@
 //! memcached: one server or several, spoken to in the text protocol over
 //! `std::net`, each request under one deadline ([`wire`]), each server with
-//! its pool, whether it is down and its health ([`server`]), keys spread
-//! over the servers by consistent hashing.
+//! its bounded pool of connections ([`pool`]), its name looked up under a
+//! deadline ([`resolve`]), whether it is down and its health ([`server`]),
+//! keys spread over the servers by consistent hashing. The store's options
+//! of memcached's own are in [`options`].
 //!
 //! memo keeps this client of its own rather than the `memcache` crate: see
 //! the README's section on shared caches for why.
@@ -12,6 +14,9 @@
 //! Rust version, and adding or removing one server moves only the keys of
 //! that server.
 
+mod options;
+mod pool;
+mod resolve;
 mod server;
 mod wire;
 
@@ -21,6 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::Backend;
 use super::server::Timeouts;
 use crate::store::StoreError;
+use pool::Limits;
 use server::Server;
 use wire::{MEMCACHED_MAX_ITEM, Value, Wire, unexpected};
 
@@ -43,6 +49,8 @@ pub struct MemcachedServers {
     servers: Vec<Server>,
     ring: Vec<(u32, usize)>,
     pub(crate) timeouts: Timeouts,
+    /// How many connections each server's pool keeps, and for how long.
+    limits: Limits,
     /// The largest value sent or read, at most [`MAX_LIMIT`].
     max_value: usize,
 }
@@ -69,6 +77,7 @@ impl MemcachedServers {
             servers: addrs.iter().map(Server::new).collect(),
             ring,
             timeouts: Timeouts::default(),
+            limits: Limits::default(),
             max_value: MAX_VALUE,
         })
     }
@@ -86,7 +95,7 @@ impl MemcachedServers {
     }
 
     fn call<R>(&self, key: &str, op: impl FnMut(&mut Wire<'_>) -> io::Result<R>) -> Result<R, StoreError> {
-        self.server(key).call(&self.timeouts, op)
+        self.server(key).call(&self.timeouts, &self.limits, op)
     }
 
     /// Sets the largest value sent or read, clamped to 512 MiB.

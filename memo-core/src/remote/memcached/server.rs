@@ -1,33 +1,36 @@
-//! One memcached server: its connections, whether it is down, and its
+//! One memcached server: its connections ([`pool`](super::pool)), its
+//! addresses ([`resolve`](super::resolve)), whether it is down, and its
 //! [`Health`].
 //!
 //! Connecting is lazy: nothing happens until the first operation, so a
-//! program starts while its cache server is down. Each connect has its
-//! timeout, and each request a deadline for the whole of it (see
-//! [`Wire`]). A connection that fails is dropped; a request that failed
-//! on a pooled connection, before its deadline, is tried once more on a
-//! fresh one (the server may have restarted), within the same deadline, and
-//! a server that fails a fresh connection is left alone for `retry_after`,
-//! so that a dead server costs callers one timeout now and then rather than
-//! one per call. It is tried again after that, which is how the cache
-//! recovers by itself.
+//! program starts while its cache server is down. Each lookup of the name
+//! and each connect waits at most the connect timeout, and each request has
+//! a deadline for the whole of it (see [`Wire`]), which counts the wait for a
+//! connection when all of them are in use, and not the time spent
+//! connecting. A connection that fails is dropped; a request that failed on
+//! a pooled connection, before its deadline, is tried once more on a fresh
+//! one (the server may have restarted), within the same deadline, and a
+//! server that fails a fresh connection is left alone for `retry_after`, so
+//! that a dead server costs callers one timeout now and then rather than one
+//! per call. It is tried again after that, which is how the cache recovers
+//! by itself.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::Instant;
 
 use parking_lot::Mutex;
 
+use super::pool::{Limits, Pool, Taken};
+use super::resolve::Resolver;
 use super::wire::{Conn, Wire};
 use crate::remote::server::{Health, Timeouts};
 use crate::store::StoreError;
 
-/// The most idle connections kept per server.
-const POOL: usize = 16;
-
 pub(crate) struct Server {
     pub(crate) addr: String,
-    idle: Mutex<Vec<Conn>>,
+    resolver: Resolver,
+    pool: Pool,
     down_until: Mutex<Option<Instant>>,
     health: Health,
 }
@@ -36,43 +39,64 @@ impl Server {
     pub(crate) fn new(addr: impl Into<String>) -> Self {
         let addr = addr.into();
         let health = Health::new(format!("memcached {addr}"));
-        Server { addr, idle: Mutex::new(Vec::new()), down_until: Mutex::new(None), health }
+        Server {
+            resolver: Resolver::new(&addr),
+            addr,
+            pool: Pool::new(),
+            down_until: Mutex::new(None),
+            health,
+        }
     }
 
     /// Runs `op` on a connection to this server, all of it within
     /// `timeouts.op` of its start (connecting aside, which has its own
     /// timeout). An error of `op` is a failure of the server; a reply that
-    /// `op` reads and refuses is not, it is `op`'s `Ok`.
+    /// `op` reads and refuses is not, it is `op`'s `Ok`. When `limits.max`
+    /// connections are in use, it waits for one, within the same deadline.
     pub(crate) fn call<R>(
         &self,
         timeouts: &Timeouts,
+        limits: &Limits,
         mut op: impl FnMut(&mut Wire<'_>) -> io::Result<R>,
     ) -> Result<R, StoreError> {
-        let mut deadline = None;
-        let pooled = self.idle.lock().pop();
-        if let Some(mut conn) = pooled {
-            let until = *deadline.insert(Instant::now() + timeouts.op);
-            match self.run(&mut conn, until, timeouts, &mut op) {
+        let until = Instant::now() + timeouts.op;
+        let slot = match self.pool.take(limits, until) {
+            Taken::Idle(mut conn, slot) => match self.run(&mut conn, until, timeouts, &mut op) {
                 Ok((result, spoiled)) => {
-                    self.give_back(conn, spoiled);
+                    if !spoiled {
+                        slot.give_back(conn);
+                    }
                     self.health.answered();
                     return Ok(result);
                 }
                 // Out of time: the server is slow, not restarted.
                 Err(error) if Instant::now() >= until => return Err(self.failed(error, timeouts)),
                 // A stale connection (the server restarted): one more try
-                // on a fresh one, within the same deadline.
-                Err(_) => {}
+                // on a fresh one in its place, within the same deadline.
+                Err(_) => slot,
+            },
+            Taken::Room(slot) => slot,
+            // Not the server's failure: this process asks more of it at
+            // once than it may.
+            Taken::Busy => {
+                return Err(StoreError::new(format!(
+                    "memcached {}: all {} connections were in use for {:?} (`max_connections`)",
+                    self.addr, limits.max, timeouts.op
+                )));
             }
-        }
+        };
+        let connecting = Instant::now();
         let outcome = self.connect(timeouts).and_then(|mut conn| {
-            let until = *deadline.get_or_insert_with(|| Instant::now() + timeouts.op);
-            let (result, spoiled) = self.run(&mut conn, until, timeouts, &mut op)?;
-            self.give_back(conn, spoiled);
-            Ok(result)
+            let deadline = until + connecting.elapsed();
+            let (result, spoiled) = self.run(&mut conn, deadline, timeouts, &mut op)?;
+            Ok((result, (!spoiled).then_some(conn)))
         });
         match outcome {
-            Ok(result) => {
+            Ok((result, conn)) => {
+                match conn {
+                    Some(conn) => slot.give_back(conn),
+                    None => drop(slot),
+                }
                 self.health.answered();
                 Ok(result)
             }
@@ -81,7 +105,10 @@ impl Server {
                 Err(StoreError::new(format!("memcached {}: failed recently; not tried again yet", self.addr))
                     .told())
             }
-            Err(Refusal::Failed(error)) => Err(self.failed(error, timeouts)),
+            Err(Refusal::Failed(error)) => {
+                drop(slot);
+                Err(self.failed(error, timeouts))
+            }
         }
     }
 
@@ -90,7 +117,7 @@ impl Server {
     fn failed(&self, error: io::Error, timeouts: &Timeouts) -> StoreError {
         *self.down_until.lock() = Some(Instant::now() + timeouts.retry_after);
         // Connections opened before the failure are suspect too.
-        self.idle.lock().clear();
+        self.pool.clear();
         self.health.failed(error, timeouts.retry_after)
     }
 
@@ -108,26 +135,16 @@ impl Server {
         Ok((result, wire.spoiled()))
     }
 
-    fn give_back(&self, conn: Conn, spoiled: bool) {
-        if spoiled {
-            return;
-        }
-        let mut idle = self.idle.lock();
-        if idle.len() < POOL {
-            idle.push(conn);
-        }
-    }
-
     fn connect(&self, timeouts: &Timeouts) -> Result<Conn, Refusal> {
         if let Some(until) = *self.down_until.lock() {
             if Instant::now() < until {
                 return Err(Refusal::Down);
             }
         }
-        let addrs: Vec<SocketAddr> = self.addr.to_socket_addrs()?.collect();
+        let addrs = self.resolver.addrs(timeouts.connect)?;
         let mut last = io::Error::new(io::ErrorKind::NotFound, "the address resolves to nothing");
-        for addr in addrs {
-            match TcpStream::connect_timeout(&addr, timeouts.connect) {
+        for addr in addrs.iter() {
+            match TcpStream::connect_timeout(addr, timeouts.connect) {
                 Ok(stream) => {
                     stream.set_nodelay(true)?;
                     *self.down_until.lock() = None;
@@ -136,6 +153,8 @@ impl Server {
                 Err(error) => last = error,
             }
         }
+        // The server may have moved.
+        self.resolver.forget();
         Err(Refusal::Failed(last))
     }
 }

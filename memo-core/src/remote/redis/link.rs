@@ -1,6 +1,7 @@
-//! A Redis server or cluster as memo uses it: one redis-rs client, its
-//! connection made at the first operation, a deadline on every request, and
-//! the server left alone for `retry_after` once it failed.
+//! A Redis server, cluster or Sentinel-watched master as memo uses it: one
+//! redis-rs client, its connection made at the first operation, a deadline
+//! on every request, and the server left alone for `retry_after` once it
+//! failed.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -10,7 +11,8 @@ use parking_lot::Mutex;
 use redis::aio::MultiplexedConnection;
 use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, RedisError, RedisResult};
+use redis::sentinel::SentinelClient;
+use redis::{AsyncConnectionConfig, Client, Cmd, FromRedisValue, RedisError, RedisResult, ServerErrorKind};
 use tokio::time::timeout;
 
 use super::driver;
@@ -18,10 +20,14 @@ use crate::remote::Timeouts;
 use crate::remote::server::Health;
 use crate::store::StoreError;
 
-/// The client: of a server, or of a cluster.
+/// The client: of a server, of a cluster, or of the sentinels that say
+/// which server is the master.
 pub(super) enum Target {
     One(Client),
     Cluster(ClusterClient),
+    /// Asked for the master at each connect (a connection is made afresh
+    /// after a failure, so a promoted replica is found).
+    Sentinel(tokio::sync::Mutex<SentinelClient>),
 }
 
 /// A connection, cheap to clone: redis-rs multiplexes the requests of every
@@ -90,7 +96,7 @@ impl Link {
     /// fails and the cluster is left alone.
     fn request_failed(&self, timeouts: &Timeouts) {
         match self.target {
-            Target::One(_) => self.failed(timeouts),
+            Target::One(_) | Target::Sentinel(_) => self.failed(timeouts),
             Target::Cluster(_) => drop(self.conn.lock().take()),
         }
     }
@@ -116,6 +122,13 @@ impl Link {
                     .set_connection_timeout(Some(timeouts.connect))
                     .set_response_timeout(Some(timeouts.op));
                 Conn::One(client.get_multiplexed_async_connection_with_config(&config).await?)
+            }
+            Target::Sentinel(sentinels) => {
+                let master = sentinels.lock().await.async_get_client().await?;
+                let config = AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(timeouts.connect))
+                    .set_response_timeout(Some(timeouts.op));
+                Conn::One(master.get_multiplexed_async_connection_with_config(&config).await?)
             }
             Target::Cluster(client) => {
                 let config = ClusterConfig::new()
@@ -167,6 +180,12 @@ impl Link {
                     link.request_failed(&timeouts);
                     Err(link.health.failed(error, retry))
                 }
+                // A master of the sentinels' that was demoted (it came back
+                // after a failover, as a replica): ask them again at once.
+                Ok(Err(error)) if demoted(&link.target, &error) => {
+                    link.conn.lock().take();
+                    Err(StoreError::new(error))
+                }
                 // An error reply: the server answers.
                 Ok(Err(error)) => {
                     link.health.answered();
@@ -193,6 +212,13 @@ fn lost(error: &RedisError) -> bool {
         || error.is_connection_dropped()
         || error.is_connection_refusal()
         || error.is_unrecoverable_error()
+}
+
+/// Whether `error` says that the master the sentinels named is one no
+/// longer.
+fn demoted(target: &Target, error: &RedisError) -> bool {
+    matches!(target, Target::Sentinel(_))
+        && error.kind() == redis::ErrorKind::Server(ServerErrorKind::ReadOnly)
 }
 
 /// rustls needs a process-wide crypto provider. memo enables only `ring`

@@ -1,7 +1,9 @@
-//! Redis: a single server or a Redis Cluster, through the `redis` crate
-//! (redis-rs), the client the Rust ecosystem maintains: every URL form it
-//! reads, TLS with rustls, ACL users, and a cluster client that follows
-//! MOVED and ASK and learns the slot map again after a failover.
+//! Redis: a single server, a Redis Cluster, or the master that Redis
+//! Sentinel watches, through the `redis` crate (redis-rs), the client the
+//! Rust ecosystem maintains: every URL form it reads, TLS with rustls, ACL
+//! users, a cluster client that follows MOVED and ASK and learns the slot
+//! map again after a failover, and a sentinel client asked for the master
+//! at each connect.
 //!
 //! On top of it, memo's own guarantees: nothing connects before the first
 //! operation, every operation has a deadline for the whole request (see
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::cluster::ClusterClient;
+use redis::sentinel::{SentinelClient, SentinelServerType};
 use redis::{Client, IntoConnectionInfo, TlsCertificates};
 
 use super::{Backend, Timeouts};
@@ -33,6 +36,8 @@ pub struct RedisServer {
 enum MadeFrom {
     Url(String),
     Nodes(Vec<String>),
+    /// Sentinels, and the name of the master they watch.
+    Sentinels(Vec<String>, String),
     /// A client of the user's, configured by the user.
     Given,
 }
@@ -53,15 +58,23 @@ fn name(target: &Target, made_from: &MadeFrom) -> String {
     match (target, made_from) {
         (Target::One(client), _) => format!("Redis {}", client.get_connection_info().addr()),
         (Target::Cluster(_), MadeFrom::Nodes(nodes)) => {
-            let addrs: Vec<String> = nodes
-                .iter()
-                .filter_map(|node| with_scheme(node).into_connection_info().ok())
-                .map(|info| info.addr().to_string())
-                .collect();
-            format!("the Redis Cluster of {}", addrs.join(","))
+            format!("the Redis Cluster of {}", addrs(nodes).join(","))
         }
         (Target::Cluster(_), _) => String::from("a Redis Cluster (of a client of your own)"),
+        (Target::Sentinel(_), MadeFrom::Sentinels(nodes, master)) => {
+            format!("the Redis master {master} of the sentinels at {}", addrs(nodes).join(","))
+        }
+        (Target::Sentinel(_), _) => String::from("a Redis master (of a sentinel client of your own)"),
     }
+}
+
+/// The addresses of `nodes`, without users or passwords.
+fn addrs(nodes: &[String]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter_map(|node| with_scheme(node).into_connection_info().ok())
+        .map(|info| info.addr().to_string())
+        .collect()
 }
 
 fn certificates(ca: Option<Vec<u8>>) -> TlsCertificates {
@@ -100,6 +113,25 @@ impl RedisServer {
         builder.build().map_err(|e| invalid("a Redis Cluster", &e))
     }
 
+    /// The master named `master` of the sentinels at any of `nodes` (URLs or
+    /// `host:port`, with the sentinels' own user and password if they have
+    /// one), asked for at each connect.
+    pub(crate) fn sentinel(nodes: &[String], master: &str) -> Result<Self, StoreError> {
+        if nodes.is_empty() {
+            return Err(StoreError::new("Redis Sentinel needs at least one sentinel"));
+        }
+        let urls: Vec<String> = nodes.iter().map(|node| with_scheme(node)).collect();
+        let client = SentinelClient::build(urls, master, None, SentinelServerType::Master)
+            .map_err(|e| invalid("Redis Sentinel", &e))?;
+        let target = Target::Sentinel(tokio::sync::Mutex::new(client));
+        Ok(Self::over(target, MadeFrom::Sentinels(nodes.to_vec(), master.to_owned())))
+    }
+
+    /// A sentinel client of the user's.
+    pub(crate) fn given_sentinel(client: SentinelClient) -> Self {
+        Self::over(Target::Sentinel(tokio::sync::Mutex::new(client)), MadeFrom::Given)
+    }
+
     /// A client of the user's, used as it is configured (memo's timeouts
     /// still apply to every operation).
     pub(crate) fn given(client: Client) -> Self {
@@ -128,6 +160,12 @@ impl RedisServer {
             MadeFrom::Given => {
                 return Err(StoreError::new(
                     "a CA for a redis::Client of your own: make it with redis::Client::build_with_tls",
+                ));
+            }
+            MadeFrom::Sentinels(..) => {
+                return Err(StoreError::new(
+                    "a CA for Redis Sentinel: make a redis::sentinel::SentinelClient with \
+                     SentinelClientBuilder's certificates and hand it to Redis::with_sentinel_client",
                 ));
             }
         };
@@ -207,6 +245,17 @@ mod tests {
         assert!(RedisServer::single("127.0.0.1").is_ok());
         assert!(RedisServer::single("redis://host:port:junk/x").is_err());
         assert!(RedisServer::cluster(&[]).is_err());
+        assert!(RedisServer::sentinel(&[], "memo").is_err());
+        let nodes = vec![String::from("redis://u:secret@10.0.0.1:26379"), String::from("10.0.0.2:26379")];
+        assert!(RedisServer::sentinel(&nodes, "memo").is_ok());
+        let urls: Vec<String> = nodes.iter().map(|node| with_scheme(node)).collect();
+        let client = SentinelClient::build(urls, "memo", None, SentinelServerType::Master).unwrap();
+        let target = Target::Sentinel(tokio::sync::Mutex::new(client));
+        assert_eq!(
+            name(&target, &MadeFrom::Sentinels(nodes, String::from("memo"))),
+            "the Redis master memo of the sentinels at 10.0.0.1:26379,10.0.0.2:26379",
+            "no password in the log"
+        );
         assert_eq!(millis(Duration::from_micros(1)), 1);
         assert_eq!(millis(Duration::from_micros(1500)), 2);
         assert_eq!(millis(Duration::from_secs(2)), 2000);
