@@ -9,7 +9,6 @@
 //! core to core and stop the cache from scaling.
 
 use core::hash::BuildHasher;
-use core::ops::{Deref, DerefMut};
 use core::sync::atomic::Ordering::Relaxed;
 
 use foldhash::fast::RandomState;
@@ -19,13 +18,15 @@ use crate::sync::{
 };
 
 mod grow;
+mod guard;
+mod hits;
 pub(crate) mod nesting;
 pub(crate) mod readers;
 
 pub(crate) use grow::Split;
 
 use nesting::Inside;
-use readers::{REGISTRY, Registry, SLOTS};
+use readers::{REGISTRY, Registry};
 
 /// The parts of a store that is not bounded by count, and the most parts of a
 /// bounded one: enough that threads missing at once rarely meet on a lock
@@ -161,76 +162,6 @@ pub(crate) struct WriteGuard<'a, T, B = ()> {
     /// readers are kept out from the start (if none was in the part).
     pub(crate) nested: bool,
     _inside: Inside,
-}
-
-impl<T, B> Deref for WriteGuard<'_, T, B> {
-    type Target = T;
-
-    #[allow(unsafe_code, reason = "the part's data, under its lock")]
-    fn deref(&self) -> &T {
-        // SAFETY: this guard holds the part's lock, and every change of the
-        // data is made by a lock holder with readers kept out (`deref_mut`):
-        // no exclusive access exists while this one does, only readers'
-        // shared ones.
-        unsafe { self.data.get_shared() }
-    }
-}
-
-impl<T, B> DerefMut for WriteGuard<'_, T, B> {
-    #[allow(unsafe_code, reason = "the part's data, under its lock with readers kept out")]
-    #[inline]
-    fn deref_mut(&mut self) -> &mut T {
-        self.keep_readers_out();
-        // SAFETY: this guard holds the part's lock and readers are kept out
-        // until `data` is given up: no other access exists; `&mut self`
-        // makes this access the only one through this guard.
-        unsafe { self.data.get() }
-    }
-}
-
-impl<T, B> WriteGuard<'_, T, B> {
-    /// Keeps lock-free readers out of the part, if they are not yet: waits
-    /// for those in it (see `readers`).
-    #[inline]
-    fn keep_readers_out(&mut self) {
-        if !self.excluded {
-            REGISTRY.exclude(marker(self.slot), &self.slot.writing);
-            self.data.exclusive(&self.slot.data);
-            self.excluded = true;
-        }
-    }
-
-    /// The part's books, which readers never look at: changed without
-    /// keeping them out.
-    #[allow(unsafe_code, reason = "the part's books, under its lock")]
-    #[inline]
-    pub(crate) fn books(&mut self) -> &mut B {
-        // SAFETY: the books are reached only through a guard, which holds
-        // the part's lock, and `&mut self` makes this access the only one.
-        unsafe { self.books.get() }
-    }
-
-    /// The data, to change (readers kept out, as by [`DerefMut`]), and the
-    /// books, at once.
-    #[allow(unsafe_code, reason = "the part's data and books, under its lock with readers kept out")]
-    #[inline]
-    pub(crate) fn both(&mut self) -> (&mut T, &mut B) {
-        self.keep_readers_out();
-        // SAFETY: as for `deref_mut` and `books`: two distinct cells.
-        unsafe { (self.data.get(), self.books.get()) }
-    }
-}
-
-impl<T, B> Drop for WriteGuard<'_, T, B> {
-    fn drop(&mut self) {
-        // The accesses end, then readers come back in before the lock goes:
-        // they read, writers wait.
-        self.data.release();
-        self.books.release();
-        if self.lock_free && self.excluded {
-            Registry::admit(&self.slot.writing);
-        }
-    }
 }
 
 impl<T, B> Slot<T, B> {
@@ -377,13 +308,6 @@ impl<T, B> Shards<T, B> {
         }
     }
 
-    /// Makes the hit counters of every reader slot: a second slot hits.
-    #[cold]
-    #[inline(never)]
-    fn make_hit_counters(&self) -> &[Line] {
-        self.hits.get_or_init(|| (0..SLOTS).map(|_| Line(AtomicU64::new(0))).collect())
-    }
-
     /// Locks the part that holds keys of `hash`, as [`lock`](Shards::lock)
     /// does: a growing store that was contended enough grows first; one
     /// that grew while this thread waited for part 0 is locked again at
@@ -504,40 +428,6 @@ impl<T, B> Shards<T, B> {
         Some(found)
     }
 
-    /// Counts a hit of reader slot `me`. Each counter is written by its
-    /// slot's thread only: no atomic read-modify-write.
-    #[inline]
-    fn count_hit(&self, me: usize) {
-        let line = match self.hits.get() {
-            Some(hits) => &hits[me].0,
-            None => match self.sole.load(Relaxed) {
-                sole if sole == me => &self.sole_hits,
-                usize::MAX if self.sole.compare_exchange(usize::MAX, me, Relaxed, Relaxed).is_ok() => {
-                    &self.sole_hits
-                }
-                _ => &self.make_hit_counters()[me].0,
-            },
-        };
-        line.store(line.load(Relaxed) + 1, Relaxed);
-    }
-
-    /// The hits of lock-free reads since the last reset.
-    pub(crate) fn read_hits(&self) -> u64 {
-        self.hits_total().saturating_sub(self.hits_base.load(Relaxed))
-    }
-
-    fn hits_total(&self) -> u64 {
-        let counted = self.hits.get().map_or(0, |hits| hits.iter().map(|line| line.0.load(Relaxed)).sum());
-        counted + self.sole_hits.load(Relaxed)
-    }
-
-    /// Sets the hits of lock-free reads, and the lookups that could not have
-    /// a part, back to zero.
-    pub(crate) fn reset_read_hits(&self) {
-        self.hits_base.store(self.hits_total(), Relaxed);
-        self.bypassed.store(0, Relaxed);
-    }
-
     /// The number of parts now.
     #[inline]
     pub(crate) fn len(&self) -> usize {
@@ -567,15 +457,6 @@ impl<T, B> Shards<T, B> {
 #[allow(clippy::cast_possible_truncation, reason = "masked to the number of parts")]
 fn place(hash: u64, count: usize) -> usize {
     (hash >> 32) as usize & (count - 1)
-}
-
-impl<T, B> WriteGuard<'_, T, B> {
-    /// Which part this guard holds.
-    #[cfg(feature = "async")]
-    #[inline]
-    pub(crate) fn index(&self) -> usize {
-        self.index
-    }
 }
 
 #[cfg(test)]
