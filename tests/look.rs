@@ -198,8 +198,22 @@ fn a_value_whose_drop_makes_a_new_instantiation_during_clear_does_not_deadlock()
 fn a_tiered_look_does_not_fill_the_near_tier() {
     let store = Tiered::new(Lru::<u64, u64>::new(std::num::NonZeroUsize::new(10).unwrap()), Unbounded::new());
     store.far().insert(1, 10).unwrap();
-    assert_eq!(store.peek(&Exact(&1)).unwrap(), Some(10));
+    assert_eq!(store.peek(&Exact(&1), &|_| true).unwrap(), Some(10));
     assert_eq!(store.near().len(), 0, "a look filled the near tier");
     assert_eq!(store.get(&Exact(&1)).unwrap(), Some(10));
     assert_eq!(store.near().len(), 1, "a lookup fills the near tier");
+}
+
+#[test]
+fn a_tiered_look_past_a_stale_near_entry_finds_the_far_one() {
+    // The near tier holds a value that is no longer fresh, the far one a
+    // fresh value (another process refreshed it): a look finds the far one,
+    // as a lookup would.
+    let store = Tiered::new(Unbounded::<u64, u64>::new(), Unbounded::new());
+    store.near().insert(1, 3).unwrap();
+    store.far().insert(1, 10).unwrap();
+    let fresh = |value: &u64| *value > 5;
+    assert_eq!(store.peek(&Exact(&1), &fresh).unwrap(), Some(10));
+    assert_eq!(store.near().peek(&Exact(&1), &fresh).unwrap(), None);
+    assert_eq!(store.near().peek(&Exact(&1), &|_| true).unwrap(), Some(3), "a look removed the stale entry");
 }

@@ -156,3 +156,54 @@ fn an_async_body_runs_in_its_span() {
     let spans = seen.spans.lock().unwrap();
     assert_eq!(*spans, [format!("function={}::fetched;", module_path!())]);
 }
+
+static ENTERS: AtomicU64 = AtomicU64::new(0);
+
+#[memoize]
+fn called_by_the_subscriber(n: u64) -> u64 {
+    n
+}
+
+/// A subscriber whose `enter` calls a memoized function that misses.
+struct Reentrant;
+
+impl Subscriber for Reentrant {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.target() == "memo"
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, _: &Event<'_>) {}
+
+    fn enter(&self, _: &Id) {
+        let n = ENTERS.fetch_add(1, Ordering::Relaxed);
+        if n < 3 {
+            called_by_the_subscriber(n);
+        }
+    }
+
+    fn exit(&self, _: &Id) {}
+}
+
+#[memoize]
+fn traced_outer(n: u64) -> u64 {
+    n * 7
+}
+
+#[test]
+fn a_subscriber_that_calls_a_memoized_function_on_enter_is_fine() {
+    // The old code borrowed its span stack before entering the span: the
+    // nested miss borrowed it again and panicked inside memo.
+    tracing::subscriber::with_default(Reentrant, || {
+        assert_eq!(traced_outer(3), 21);
+        assert_eq!(traced_outer(4), 28);
+    });
+    assert!(ENTERS.load(Ordering::Relaxed) >= 2);
+}

@@ -47,6 +47,13 @@ impl ListedCache {
         self.place
     }
 
+    /// The counts of a shared cache since the program began, `clear()`s
+    /// notwithstanding.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn totals(&self) -> Option<CacheInfo> {
+        self.handle().map(CacheHandle::totals)
+    }
+
     /// Whether it is a `scope = thread` function, whose
     /// [`info`](Self::info) and [`clear`](Self::clear) are the calling
     /// thread's.

@@ -16,9 +16,11 @@
 //! | `memo_store_errors` | counter | operations the store failed (each a miss) |
 //! | `memo_entries` | gauge | entries held now |
 //!
-//! Each has the label `function`, the function's `module::name`. Counters
-//! only grow: a `clear()`, which resets a cache's counts, does not take them
-//! back. `scope = thread` caches are left out (each thread's are its own).
+//! Each has the labels `function`, the function's `module::name`, and
+//! `location`, its `file:line` (which tells apart two methods of one name in
+//! one module). Counters count from the program's start: a `clear()`, which
+//! resets a cache's counts, does not take them back. `scope = thread` caches
+//! are left out (each thread's are its own).
 //!
 //! ```
 //! #[memo::memoize]
@@ -47,15 +49,13 @@ pub fn record() {
     let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
     let seen = seen.get_or_insert_with(HashMap::new);
     for cache in caches() {
-        if cache.per_thread() {
-            continue;
-        }
-        let now = cache.info();
+        let Some(now) = cache.totals() else { continue };
         let before = seen.insert(cache.place(), now).unwrap_or_default();
-        let labels = [("function", cache.to_string())];
-        // A count lower than the last one was reset by `clear()`: all of it
-        // is new since.
-        let grown = |now: u64, before: u64| if now >= before { now - before } else { now };
+        let (file, line) = cache.location();
+        // Two functions of one name in one module (methods of two `impl`s)
+        // are told apart by where they are.
+        let labels = [("function", cache.to_string()), ("location", format!("{file}:{line}"))];
+        let grown = |now: u64, before: u64| now.saturating_sub(before);
         metrics::counter!("memo_hits", &labels).increment(grown(now.hits, before.hits));
         metrics::counter!("memo_misses", &labels).increment(grown(now.misses, before.misses));
         metrics::counter!("memo_evictions", &labels).increment(grown(now.evictions, before.evictions));

@@ -274,7 +274,17 @@ fn check_ttl(value: &Expr) -> Result<()> {
 /// lifetime spread by 100% could be zero); any other expression is an
 /// `f64`, clamped to that range when it is used.
 fn check_jitter(value: &Expr) -> Result<()> {
-    let Expr::Lit(lit) = value else { return Ok(()) };
+    let lit = match value {
+        Expr::Lit(lit) => lit,
+        // `-0.5`: a negative literal.
+        Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr, .. }) if matches!(**expr, Expr::Lit(_)) => {
+            return Err(Error::new_spanned(
+                value,
+                "`jitter` takes the fraction of a lifetime by which entries' lifetimes may differ, from 0 up to (not including) 1: `jitter = 0.1` spreads them by up to 10% either way",
+            ));
+        }
+        _ => return Ok(()),
+    };
     let fraction = match &lit.lit {
         Lit::Float(float) => float.base10_parse::<f64>().ok(),
         Lit::Int(int) => int.base10_parse::<u32>().ok().map(f64::from),

@@ -65,6 +65,12 @@ pub struct CacheHandle {
     /// Calls of `refresh` under way, on any thread: while there are none, a
     /// lookup reads only this.
     refreshing: AtomicUsize,
+    /// The counts that `clear()`s reset, added up (hits, misses,
+    /// expirations, evictions, store errors): with `info()`, the counts since
+    /// the program began, for metrics. Made by the first `clear()`, so that
+    /// a handle never cleared does not carry them.
+    #[cfg(feature = "metrics")]
+    cleared: OnceLock<Box<[core::sync::atomic::AtomicU64; 5]>>,
 }
 
 thread_local! {
@@ -150,6 +156,8 @@ impl CacheHandle {
             others: OnceLock::new(),
             all: RwLock::new(Vec::new()),
             refreshing: AtomicUsize::new(0),
+            #[cfg(feature = "metrics")]
+            cleared: OnceLock::new(),
         }
     }
 
@@ -178,8 +186,44 @@ impl CacheHandle {
     /// Removes every entry and resets the counts to zero.
     pub fn clear(&self) {
         for slot in self.caches() {
+            // The counts it resets are kept for `totals` (but those of calls
+            // between this look and the clear).
+            #[cfg(feature = "metrics")]
+            let reset = slot.cache.info();
             slot.cache.clear();
+            #[cfg(feature = "metrics")]
+            {
+                let cleared = self
+                    .cleared
+                    .get_or_init(|| Box::new([const { core::sync::atomic::AtomicU64::new(0) }; 5]));
+                for (kept, count) in cleared.iter().zip(Self::counts(&reset)) {
+                    kept.fetch_add(count, Ordering::Relaxed);
+                }
+            }
         }
+    }
+
+    /// The counts of `info` that `clear()` resets, in the order of `cleared`.
+    #[cfg(feature = "metrics")]
+    fn counts(info: &CacheInfo) -> [u64; 5] {
+        [info.hits, info.misses, info.expirations, info.evictions, info.store_errors]
+    }
+
+    /// The counts since the program began: `info()`'s, and those that
+    /// `clear()`s reset.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn totals(&self) -> CacheInfo {
+        let mut totals = self.info();
+        let [hits, misses, expirations, evictions, store_errors] = self
+            .cleared
+            .get()
+            .map_or([0; 5], |cleared| cleared.each_ref().map(|kept| kept.load(Ordering::Relaxed)));
+        totals.hits += hits;
+        totals.misses += misses;
+        totals.expirations += expirations;
+        totals.evictions += evictions;
+        totals.store_errors += store_errors;
+        totals
     }
 
     /// The number of entries.

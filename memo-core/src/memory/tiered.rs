@@ -83,16 +83,17 @@ where
         Ok(found)
     }
 
-    /// The near tier, then the far one; a far entry does not fill the near
-    /// tier. A failure of the near tier is a miss there, as in `get`.
-    fn peek<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
+    /// The near tier, then the far one (also where the near tier's entry is
+    /// no longer fresh); a far entry does not fill the near tier. A failure
+    /// of the near tier is a miss there, as in `get`.
+    fn peek<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Option<V>, StoreError>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        if let Ok(Some(value)) = self.near.peek(key) {
+        if let Ok(Some(value)) = self.near.peek(key, fresh) {
             return Ok(Some(value));
         }
-        self.far.peek(key)
+        self.far.peek(key, fresh)
     }
 
     fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>

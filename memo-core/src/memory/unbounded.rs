@@ -237,13 +237,13 @@ where
     }
 
     /// Under the part's lock, and counted nowhere.
-    fn peek<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
+    fn peek<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Option<V>, StoreError>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
         let Some(part) = self.shards.enter_for(hash) else { return Ok(None) };
-        Ok(part.find(hash, |(k, _)| key.matches(k)).map(|(_, v)| v.clone()))
+        Ok(part.find(hash, |(k, _)| key.matches(k)).filter(|(_, v)| fresh(v)).map(|(_, v)| v.clone()))
     }
 
     fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>

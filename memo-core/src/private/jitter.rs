@@ -43,7 +43,10 @@ pub fn jittered(lifetime: Option<Duration>, jitter: f64) -> Option<Duration> {
         return Some(lifetime);
     }
     let factor = 1.0 + jitter * (2.0 * unit() - 1.0);
-    Some(Duration::try_from_secs_f64(lifetime.as_secs_f64() * factor).unwrap_or(lifetime))
+    let spread = Duration::try_from_secs_f64(lifetime.as_secs_f64() * factor).unwrap_or(lifetime);
+    // Rounded to zero (a lifetime of nanoseconds): the shortest there is,
+    // since zero would mean "do not store".
+    Some(spread.max(Duration::from_nanos(1)))
 }
 
 #[cfg(test)]
@@ -72,6 +75,8 @@ mod tests {
             let spread = jittered(Some(ttl), 7.0).unwrap();
             assert!(!spread.is_zero() && spread < ttl * 2, "{spread:?}");
         }
+        // A lifetime of nanoseconds never rounds to zero.
+        assert!((0..10_000).all(|_| !jittered(Some(Duration::from_nanos(1)), 0.9).unwrap().is_zero()));
         let forever = Duration::MAX;
         assert!(jittered(Some(forever), 0.5).is_some());
     }

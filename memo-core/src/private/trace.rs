@@ -19,7 +19,10 @@ pub fn miss_span(module: &'static str, name: &'static str) -> InSpan {
     if span.is_disabled() {
         return InSpan(false);
     }
-    InSpan(ENTERED.try_with(|entered| entered.borrow_mut().push(span.entered())).is_ok())
+    // Entered before the stack is borrowed: entering runs the subscriber's
+    // code, which may call a memoized function that misses.
+    let entered = span.entered();
+    InSpan(ENTERED.try_with(|stack| stack.borrow_mut().push(entered)).is_ok())
 }
 
 #[cfg(feature = "tracing")]

@@ -169,21 +169,21 @@ pub trait Store<K, V>: Send + Sync {
         }
     }
 
-    /// What the store holds for `key`, as [`get`](Store::get) finds it, but
-    /// looked at from outside the function: no hit or miss counted, no
-    /// entry's recency changed. A handle's `contains`, `peek` and
-    /// `expires_in` ask it. The default calls `get`, which is right for a
-    /// store whose `get` neither counts nor orders; the built-in stores
-    /// override it.
+    /// What the store holds for `key` that is `fresh`, as
+    /// [`get_fresh`](Store::get_fresh) finds it, but looked at from outside
+    /// the function: no hit or miss counted, no entry's recency changed,
+    /// nothing removed. A handle's `contains`, `peek` and `expires_in` ask
+    /// it. The default calls `get`, which is right for a store whose `get`
+    /// neither counts nor orders; the built-in stores override it.
     ///
     /// # Errors
     ///
     /// As for `get`.
-    fn peek<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
+    fn peek<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Option<V>, StoreError>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
-        self.get(key)
+        Ok(self.get(key)?.filter(|value| fresh(value)))
     }
 
     /// Removes every entry for which `keep` is false; returns how many went.

@@ -23,7 +23,7 @@ impl<K, V: 'static, S> Cache<K, Expiring<V>, S> {
     #[must_use]
     pub const fn sweep_every(mut self, every: Duration) -> Self {
         self.sweep_every = Some(every);
-        self.lifetime = Some(look::expiring::<V>);
+        self.lifetime = Some(look::expiring::<V>());
         self
     }
 }

@@ -13,25 +13,34 @@ use crate::store::Store;
 use crate::store::expiry::Expiring;
 use crate::store::key::Exact;
 
-/// How a cache whose values expire looks at a stored entry, an
-/// `Expiring<V>` (which the code of a cache of any stored type `S` cannot
-/// name): `None` if it has expired at `now`, else its deadline (`None`:
-/// never), with its value put in `out` if `out` is an `Option<V>`.
-pub(crate) type Lifetime<S> = fn(S, Instant, Option<&mut dyn Any>) -> Option<Option<Instant>>;
+/// How a cache whose values expire looks at its stored entries, of type
+/// `Expiring<V>`, which the code of a cache of any stored type `S` cannot
+/// name: an entry's deadline (`None`: never), and its value put in `out` if
+/// `out` is an `Option<V>`.
+pub(crate) struct Lifetime<S> {
+    deadline: fn(&S) -> Option<Instant>,
+    give: fn(S, &mut dyn Any),
+}
+
+impl<S> Clone for Lifetime<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Lifetime<S> {}
 
 /// The [`Lifetime`] of `Expiring<V>`.
-pub(crate) fn expiring<V: 'static>(
-    stored: Expiring<V>,
-    now: Instant,
-    out: Option<&mut dyn Any>,
-) -> Option<Option<Instant>> {
-    if !stored.is_fresh(now) {
-        return None;
+pub(crate) const fn expiring<V: 'static>() -> Lifetime<Expiring<V>> {
+    fn deadline<V>(stored: &Expiring<V>) -> Option<Instant> {
+        stored.expires
     }
-    if let Some(out) = out.and_then(|out| out.downcast_mut::<Option<V>>()) {
-        *out = Some(stored.value);
+    fn give<V: 'static>(stored: Expiring<V>, out: &mut dyn Any) {
+        if let Some(out) = out.downcast_mut::<Option<V>>() {
+            *out = Some(stored.value);
+        }
     }
-    Some(stored.expires)
+    Lifetime { deadline: deadline::<V>, give: give::<V> }
 }
 
 impl<K, V, S> Cache<K, V, S>
@@ -46,19 +55,32 @@ where
     /// function returns. A failure of the store is counted, and no entry.
     pub(crate) fn look_any(&self, key: &dyn Any, out: Option<&mut dyn Any>) -> Option<Option<Instant>> {
         let key = key.downcast_ref::<K>()?;
-        let stored = match self.store.peek(&Exact(key)) {
+        let now = clock::now();
+        let deadline = |stored: &V| self.lifetime.and_then(|lifetime| (lifetime.deadline)(stored));
+        // A deadline is exclusive, as in `Expiring::is_fresh`.
+        let fresh = |stored: &V| deadline(stored).is_none_or(|deadline| now < deadline);
+        let stored = match self.store.peek(&Exact(key), &fresh) {
             Ok(stored) => stored?,
             Err(error) => {
                 self.store_failed(&error);
                 return None;
             }
         };
-        if let Some(lifetime) = self.lifetime {
-            return lifetime(stored, clock::now(), out);
+        // Checked again: a store of the user's may ignore `fresh`.
+        if !fresh(&stored) {
+            return None;
         }
-        if let Some(out) = out.and_then(|out| out.downcast_mut::<Option<V>>()) {
-            *out = Some(stored);
+        let found = deadline(&stored);
+        if let Some(out) = out {
+            match self.lifetime {
+                Some(lifetime) => (lifetime.give)(stored, out),
+                None => {
+                    if let Some(out) = out.downcast_mut::<Option<V>>() {
+                        *out = Some(stored);
+                    }
+                }
+            }
         }
-        Some(None)
+        Some(found)
     }
 }

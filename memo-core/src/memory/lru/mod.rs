@@ -360,13 +360,14 @@ where
 
     /// Under the part's lock, counted nowhere, and the entry keeps its place
     /// in the eviction order.
-    fn peek<Q>(&self, key: &Q) -> Result<Option<V>, StoreError>
+    fn peek<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Option<V>, StoreError>
     where
         Q: KeyView<Owned = K> + ?Sized,
     {
         let hash = hash_view(self.shards.hasher(), key);
         let Some(part) = self.shards.enter_for(hash) else { return Ok(None) };
-        Ok(part.find(hash, |k| key.matches(k)).map(|i| part.nodes[i as usize].value.clone()))
+        let found = part.find(hash, |k| key.matches(k)).map(|i| &part.nodes[i as usize].value);
+        Ok(found.filter(|value| fresh(value)).cloned())
     }
 
     fn get_fresh<Q>(&self, key: &Q, fresh: &dyn Fn(&V) -> bool) -> Result<Found<V>, StoreError>
